@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint unit contract clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,local-db]'
+	touch $(STAMP)
+
+## Start the service on its embedded local database (data and dev keys under ./data).
+run: $(STAMP)
+	$(BIN)/twofactor-api serve
+
+## Everything CI checks: lint, types, spec, unit + integration tests, contract tests.
+test: lint unit contract
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m openapi_spec_validator --schema 3.0 openapi.yaml
+
+unit: $(STAMP)
+	$(BIN)/pytest --cov --cov-branch --cov-report=term
+
+contract: $(STAMP)
+	$(BIN)/python contract/run_live.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

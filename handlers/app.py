@@ -1,0 +1,69 @@
+"""``create_app(settings)``: the Connexion application, routed and secured by ``openapi.yaml``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.middleware import MiddlewarePosition
+from starlette.exceptions import HTTPException
+
+from handlers import problems
+from handlers.config import Settings, load_settings_from_environment
+from handlers.errors import ServiceError
+from handlers.middleware import RequestContextMiddleware
+from handlers.security import SECURITY_MAP
+from handlers.services.clock import Clock, SystemClock
+from handlers.services.container import Services, build_services
+
+SPECIFICATION = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, validate_responses: bool = False
+) -> AsyncApp:
+    """The application for ``settings`` (which must name a database and carry keys).
+
+    ``clock`` is injected so tests can move time; ``validate_responses`` makes every answer be
+    checked against the spec (the tests turn it on).
+    """
+    services = build_services(settings, clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        await to_thread.run_sync(_open_stores, services)
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = AsyncApp(__name__, lifespan=lifespan, security_map=SECURITY_MAP)
+    app.add_api(
+        SPECIFICATION,
+        strict_validation=True,
+        validate_responses=validate_responses,
+    )
+    app.add_middleware(
+        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    app.add_error_handler(ServiceError, problems.service_error)
+    app.add_error_handler(ProblemException, problems.connexion_problem)
+    app.add_error_handler(HTTPException, problems.http_exception)
+    app.add_error_handler(Exception, problems.unexpected_error)
+    return app
+
+
+def app_from_environment() -> AsyncApp:
+    """Factory for uvicorn worker processes, which receive their settings as variables."""
+    return create_app(load_settings_from_environment())
+
+
+def _open_stores(services: Services) -> None:
+    # Fail the start-up, not the first request, when the database is unreachable.
+    services.stores.ping()
+    services.stores.ensure_indexes()

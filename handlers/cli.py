@@ -1,0 +1,69 @@
+"""``twofactor-api serve [--host --port --workers]`` (also ``python -m handlers serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from handlers.config import (
+    ConfigError,
+    export_to_environment,
+    load_settings_from_environment,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="twofactor-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    arguments = parser.parse_args(argv)
+    configure_logging()
+    try:
+        return _serve(arguments.host, arguments.port, arguments.workers)
+    except ConfigError as error:
+        print(f"twofactor-api: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def _serve(host: str | None, port: int | None, workers: int) -> int:
+    # Imported here so that ``--help`` stays fast and configuration errors come first.
+    from handlers import local_mode
+    from handlers.app import create_app
+
+    settings, database = local_mode.prepare(load_settings_from_environment())
+    try:
+        options = {
+            "host": host or settings.host,
+            "port": port if port is not None else settings.port,
+            "access_log": False,
+            "log_config": None,
+        }
+        if workers <= 1:
+            uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        else:
+            export_to_environment(settings)
+            uvicorn.run(
+                "handlers.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                **options,  # type: ignore[arg-type]
+            )
+    finally:
+        if database is not None:
+            database.stop()
+    return 0
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Connexion logs request validation failures with the offending values at INFO: those can be
+    # passwords. Keep only its warnings and errors.
+    logging.getLogger("connexion").setLevel(logging.WARNING)

@@ -1,0 +1,18 @@
+"""HTTP operations of the ``health`` tag: liveness and readiness."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from handlers.errors import ServiceUnavailable
+from handlers.web import json_response, services
+
+
+def live() -> Response:
+    return json_response({"status": "ok"})
+
+
+def ready() -> Response:
+    if not services().readiness():
+        raise ServiceUnavailable("The database does not answer.")
+    return json_response({"status": "ready", "checks": {"database": "ok"}})

@@ -1,0 +1,1 @@
+"""Security alert emails: rendering and delivery."""

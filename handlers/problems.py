@@ -1,0 +1,140 @@
+"""Every error answer is RFC 9457 ``application/problem+json`` with ``code``, ``timestamp`` and
+``requestId``: the service's own errors, Connexion's validation and security errors, routing's
+404/405 and anything unexpected."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from http import HTTPStatus
+
+from connexion.exceptions import (
+    BadRequestProblem,
+    OAuthProblem,
+    ProblemException,
+)
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from handlers.errors import (
+    AuthenticationRequired,
+    InternalError,
+    InvalidRequest,
+    ServiceError,
+    Unauthorized,
+)
+from handlers.web import REQUEST_ID_KEY
+
+logger = logging.getLogger("handlers.problems")
+
+PROBLEM_TYPE_BASE = "https://twofactor-api.dev/problems/"
+_CODE_BY_STATUS = {
+    400: "INVALID_REQUEST",
+    401: "AUTHENTICATION_REQUIRED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    501: "NOT_IMPLEMENTED",
+}
+_SAFE_DETAIL = {
+    404: "No operation is found at this path.",
+    405: "This path does not support this method.",
+    406: "The requested response type is not supported.",
+    415: "The request body must be application/json.",
+}
+# jsonschema messages start with the offending value ("'hunter2...' is too long"); the value may
+# be a password, so it is never echoed back.
+_LEADING_VALUE = re.compile(r"^(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+) (is|does|has) ")
+
+
+def service_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    assert isinstance(error, ServiceError)
+    if error.status >= 500:
+        cause = error.__cause__
+        logger.error(
+            "%s on %s %s (request %s)%s",
+            error.code,
+            request.method,
+            request.url.path,
+            _request_id(request),
+            f": {type(cause).__name__}: {cause}" if cause else "",
+        )
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = error.challenge
+    if error.status == 304:
+        # HTTP forbids a body on 304: the code travels in a header.
+        return ConnexionResponse(status_code=304, headers={"X-Error-Code": error.code})
+    return _problem(request, error.status, error.code, error.detail, headers)
+
+
+def connexion_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    assert isinstance(error, ProblemException)
+    if isinstance(error, OAuthProblem) and error.status == 401:
+        # Connexion's generic 401: no alternative of the security list had its credential.
+        return service_error(request, AuthenticationRequired())
+    if isinstance(error, BadRequestProblem):
+        return service_error(request, InvalidRequest(_validation_detail(error.detail)))
+    if error.status >= 500:
+        logger.error("%s on %s %s: %s", error.title, request.method, request.url.path, error.detail)
+    return _generic(request, error.status, dict(error.headers or {}))
+
+
+def http_exception(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    assert isinstance(error, HTTPException)
+    return _generic(request, error.status_code, dict(error.headers or {}))
+
+
+def unexpected_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    logger.error(
+        "unexpected %s on %s %s (request %s)",
+        type(error).__name__,
+        request.method,
+        request.url.path,
+        _request_id(request),
+        exc_info=error,
+    )
+    return _problem(request, 500, InternalError.code, InternalError.default_detail, {})
+
+
+def _generic(request: ConnexionRequest, status: int, headers: dict[str, str]) -> ConnexionResponse:
+    code = _CODE_BY_STATUS.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST")
+    detail = _SAFE_DETAIL.get(status, HTTPStatus(status).description or HTTPStatus(status).phrase)
+    kept = {name: value for name, value in headers.items() if name.lower() in {"allow"}}
+    return _problem(request, status, code, detail, kept)
+
+
+def _problem(
+    request: ConnexionRequest, status: int, code: str, detail: str, headers: dict[str, str]
+) -> ConnexionResponse:
+    body = {
+        "type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"),
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "requestId": _request_id(request),
+    }
+    return ConnexionResponse(
+        status_code=status,
+        mimetype="application/problem+json",
+        content_type="application/problem+json",
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def _validation_detail(detail: object) -> str:
+    text = str(detail or "The request is not valid.")
+    return _LEADING_VALUE.sub(lambda match: f"The value {match.group(1)} ", text, count=1)
+
+
+def _request_id(request: ConnexionRequest) -> str:
+    return str(request.scope.get(REQUEST_ID_KEY, "unknown"))

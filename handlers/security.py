@@ -1,0 +1,222 @@
+"""Connexion security functions: find a credential in the request and verify it.
+
+``openapi.yaml`` names these functions (``x-bearerInfoFunc`` / ``x-apikeyInfoFunc``) and decides
+which operation needs which credential. Connexion calls them on the event loop, so they only
+decode; the one read they need (the access-token allowlist) runs in a worker thread.
+
+Conventions (they implement the contract's check order with Connexion's OR-of-ANDs lists):
+
+* A function returns ``None`` when its credential is not in the request, so Connexion tries the
+  next alternative; when no alternative had an access credential Connexion raises its generic
+  401, which ``handlers.problems`` answers as ``AUTHENTICATION_REQUIRED``.
+* A header credential wins over its cookie: a cookie function steps aside (``None``) when the
+  header is present, so an invalid header fails even next to a valid cookie.
+* Step-up and two-factor functions raise ``..._MISSING`` themselves when neither the header nor
+  the cookie is present; they only run once the access credential of their alternative passed.
+* Every error raised is a ``ServiceError`` whose ``status_code`` lets Connexion choose among
+  failed alternatives.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from anyio import to_thread
+from connexion.lifecycle import ConnexionRequest
+from connexion.security import NO_VALUE, AbstractSecurityHandler
+from connexion.utils import get_function_from_name
+
+from handlers.errors import (
+    AccessTokenInvalid,
+    RefreshTokenInvalid,
+    ServiceError,
+    StepUpTokenMissing,
+    TwoFactorTokenMissing,
+)
+from handlers.services.container import Services
+from handlers.web import (
+    ACCESS_COOKIE,
+    REFRESH_COOKIE,
+    SERVICES_KEY,
+    STEP_UP_COOKIE,
+    STEP_UP_HEADER,
+    TWO_FACTOR_COOKIE,
+    TWO_FACTOR_HEADER,
+    cookie,
+)
+
+TokenInfo = dict[str, Any]
+SecurityFunction = Callable[[ConnexionRequest], Awaitable[TokenInfo | None] | TokenInfo | None]
+
+_VERIFIED_KEY = "twofactor.verified_access"
+
+
+class RequestSecurityHandler(AbstractSecurityHandler):  # type: ignore[misc]
+    """Calls the scheme's function with the whole request.
+
+    Connexion's own handlers read the credential themselves and parse cookies with
+    ``SimpleCookie``, which drops every cookie when one is malformed; these functions read the
+    credential from the request so that header-over-cookie precedence and tolerant cookie parsing
+    are in one place.
+    """
+
+    def get_fn(
+        self, security_scheme: dict[str, Any], required_scopes: list[str]
+    ) -> Callable[[ConnexionRequest], Awaitable[Any]]:
+        name = security_scheme.get("x-bearerInfoFunc") or security_scheme.get("x-apikeyInfoFunc")
+        function: SecurityFunction = get_function_from_name(name)
+
+        async def verify(request: ConnexionRequest) -> Any:
+            result = function(request)
+            if inspect.isawaitable(result):
+                result = await result
+            return NO_VALUE if result is None else result
+
+        return verify
+
+
+SECURITY_MAP = {"bearer": RequestSecurityHandler, "apiKey": RequestSecurityHandler}
+
+
+# Access token ---------------------------------------------------------------------------------
+
+
+async def access_from_bearer(request: ConnexionRequest) -> TokenInfo | None:
+    token = _bearer_token(request)
+    return None if token is None else await _verified_access(request, token)
+
+
+async def access_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
+    if _bearer_token(request) is not None:
+        return None
+    token = _cookie(request, ACCESS_COOKIE)
+    return None if token is None else await _verified_access(request, token)
+
+
+async def _verified_access(request: ConnexionRequest, token: str) -> TokenInfo:
+    # Connexion evaluates the access scheme once per alternative; remember the outcome so the
+    # allowlist is read once per request.
+    cache: dict[str, TokenInfo | Exception] = request.scope.setdefault(_VERIFIED_KEY, {})
+    if token not in cache:
+        services = _services(request)
+        try:
+            claims = services.tokens.verify_access(token)
+            await to_thread.run_sync(services.sessions.require_listed, claims)
+            cache[token] = {"sub": claims.sub, "access": claims}
+        except Exception as error:
+            cache[token] = error
+    outcome = cache[token]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+# Step-up token --------------------------------------------------------------------------------
+
+
+def step_up_from_header(request: ConnexionRequest) -> TokenInfo | None:
+    token = _header(request, STEP_UP_HEADER)
+    if token is None:
+        _require_cookie(request, STEP_UP_COOKIE, StepUpTokenMissing)
+        return None
+    return _step_up(request, token)
+
+
+def step_up_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
+    if _header(request, STEP_UP_HEADER) is not None:
+        return None
+    token = _cookie(request, STEP_UP_COOKIE)
+    if token is None:
+        raise StepUpTokenMissing()
+    return _step_up(request, token)
+
+
+def _step_up(request: ConnexionRequest, token: str) -> TokenInfo:
+    claims = _services(request).tokens.verify_step_up(token)
+    return {"sub": claims.sub, "step_up": claims}
+
+
+# Two-factor pending token ---------------------------------------------------------------------
+
+
+def two_factor_from_header(request: ConnexionRequest) -> TokenInfo | None:
+    token = _header(request, TWO_FACTOR_HEADER)
+    if token is None:
+        _require_cookie(request, TWO_FACTOR_COOKIE, TwoFactorTokenMissing)
+        return None
+    return _two_factor(request, token)
+
+
+def two_factor_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
+    if _header(request, TWO_FACTOR_HEADER) is not None:
+        return None
+    token = _cookie(request, TWO_FACTOR_COOKIE)
+    if token is None:
+        raise TwoFactorTokenMissing()
+    return _two_factor(request, token)
+
+
+def _two_factor(request: ConnexionRequest, token: str) -> TokenInfo:
+    claims = _services(request).tokens.verify_two_factor(token)
+    return {"sub": claims.sub, "two_factor": claims}
+
+
+# Refresh token --------------------------------------------------------------------------------
+
+
+def refresh_from_bearer(request: ConnexionRequest) -> TokenInfo | None:
+    token = _bearer_token(request, RefreshTokenInvalid)
+    return None if token is None else _refresh(request, token)
+
+
+def refresh_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
+    if _bearer_token(request, RefreshTokenInvalid) is not None:
+        return None
+    token = _cookie(request, REFRESH_COOKIE)
+    return None if token is None else _refresh(request, token)
+
+
+def _refresh(request: ConnexionRequest, token: str) -> TokenInfo:
+    claims = _services(request).tokens.verify_refresh(token)
+    return {"sub": claims.sub, "refresh": claims}
+
+
+# Reading the request --------------------------------------------------------------------------
+
+
+def _services(request: ConnexionRequest) -> Services:
+    services: Services = request.scope[SERVICES_KEY]
+    return services
+
+
+def _bearer_token(
+    request: ConnexionRequest, invalid: type[ServiceError] = AccessTokenInvalid
+) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; other schemes are not ours."""
+    authorization: str | None = request.headers.get("Authorization")
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = token.strip()
+    if not token:
+        raise invalid("The Authorization header has no token.")
+    return token
+
+
+def _header(request: ConnexionRequest, name: str) -> str | None:
+    value: str | None = request.headers.get(name)
+    return None if value is None else value.strip()
+
+
+def _cookie(request: ConnexionRequest, name: str) -> str | None:
+    return cookie(request.headers, name)
+
+
+def _require_cookie(request: ConnexionRequest, name: str, missing: type[Exception]) -> None:
+    """No header: the cookie alternative answers if there is a cookie, else it is missing."""
+    if _cookie(request, name) is None:
+        raise missing()

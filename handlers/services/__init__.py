@@ -1,0 +1,1 @@
+"""The domain: authentication and second-factor flows. Never imports the web framework."""

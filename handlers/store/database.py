@@ -1,0 +1,98 @@
+"""Connections to MongoDB and the indexes the service relies on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+Document = dict[str, object]
+
+# Low timeouts: a request against an unreachable database should fail within seconds with a
+# clear 500, not hang for pymongo's default 30 s.
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "serverSelectionTimeoutMS": 2_000,
+    "connectTimeoutMS": 2_000,
+    "socketTimeoutMS": 10_000,
+    "appname": "twofactor-api",
+    "tz_aware": True,
+}
+
+
+@dataclass
+class Collections:
+    principals: Collection[Document]
+    sessions: Collection[Document]
+    allowlist: Collection[Document]
+
+
+class Stores:
+    """Owns the MongoDB clients: the main deployment and, optionally, the allowlist's own."""
+
+    def __init__(self, uri: str, database: str, allowlist_uri: str | None = None) -> None:
+        self._client: MongoClient[Document] = MongoClient(uri, **_CLIENT_OPTIONS)
+        self._allowlist_client: MongoClient[Document] = (
+            MongoClient(allowlist_uri, **_CLIENT_OPTIONS) if allowlist_uri else self._client
+        )
+        main: Database[Document] = self._client[database]
+        allowlist_db: Database[Document] = self._allowlist_client[database]
+        self.collections = Collections(
+            principals=main["principals"],
+            sessions=main["sessions"],
+            allowlist=allowlist_db["access_token_allowlist"],
+        )
+
+    def ping(self) -> None:
+        """Raise a ``PyMongoError`` unless both deployments answer."""
+        self._client.admin.command("ping")
+        if self._allowlist_client is not self._client:
+            self._allowlist_client.admin.command("ping")
+
+    def is_reachable(self) -> bool:
+        try:
+            self.ping()
+        except PyMongoError:
+            return False
+        return True
+
+    def ensure_indexes(self) -> None:
+        collections = self.collections
+        # Unique lookup hash; sparse because guests have no email.
+        collections.principals.create_index(
+            [("emailHash", ASCENDING)], unique=True, sparse=True, name="emailHash_unique"
+        )
+        collections.sessions.create_index([("principalId", ASCENDING)], name="principalId")
+        collections.sessions.create_index(
+            [("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expiresAt_ttl"
+        )
+        collections.allowlist.create_index([("sessionId", ASCENDING)], name="sessionId")
+        collections.allowlist.create_index([("principalId", ASCENDING)], name="principalId")
+        collections.allowlist.create_index(
+            [("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expiresAt_ttl"
+        )
+
+    def close(self) -> None:
+        self._client.close()
+        if self._allowlist_client is not self._client:
+            self._allowlist_client.close()
+
+
+def wait_until_reachable(uri: str, timeout: float, alive: Callable[[], bool]) -> bool:
+    """Ping ``uri`` until it answers (True), ``timeout`` passes or ``alive()`` turns False."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        client: MongoClient[Document] = MongoClient(uri, serverSelectionTimeoutMS=500)
+        try:
+            client.admin.command("ping")
+            return True
+        except PyMongoError:
+            time.sleep(0.1)
+        finally:
+            client.close()
+    return False

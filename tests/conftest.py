@@ -1,0 +1,65 @@
+"""Fixtures: a real SecantusDB server (unless MONGODB_URI is set) and the real app over HTTP."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from handlers.config import NamedKey, Settings
+from tests.support.api import Api
+from tests.support.secantus import SecantusServer
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri() -> Iterator[str]:
+    # The tests' own choice of database, not the service's configuration.
+    external = os.environ.get("MONGODB_URI")
+    if external:
+        yield external
+        return
+    server = SecantusServer().start()
+    yield server.uri
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(mongodb_uri: str) -> Settings:
+    return Settings(
+        mongodb_uri=mongodb_uri,
+        mongodb_database=f"test_{uuid.uuid4().hex[:10]}",
+        jwt_signing_keys=(NamedKey("test-jwt-1", secrets.token_bytes(32)),),
+        encryption_keys=(NamedKey("test-enc-1", secrets.token_bytes(32)),),
+        hash_key=secrets.token_bytes(32),
+    )
+
+
+@pytest.fixture(scope="session")
+def api(base_settings: Settings) -> Iterator[Api]:
+    """One running application shared by the tests that do not change its configuration."""
+    running = Api(base_settings).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def start_api(base_settings: Settings) -> Iterator[Callable[..., Api]]:
+    """Start a separate application with some settings changed; stopped after the test."""
+    started: list[Api] = []
+
+    def start(**overrides: Any) -> Api:
+        settings = replace(
+            base_settings, mongodb_database=f"test_{uuid.uuid4().hex[:10]}", **overrides
+        )
+        running = Api(settings).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

@@ -1,0 +1,69 @@
+"""A real SecantusDB server process for tests (MongoDB wire protocol over TCP)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SecantusServer:
+    """Started and stopped for real: stopping it is how the tests produce database failures."""
+
+    def __init__(self, storage: str = ":memory:") -> None:
+        self.port = free_port()
+        self.storage = storage
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def start(self) -> SecantusServer:
+        beside = Path(sys.executable).parent / "secantusd-py"
+        executable = str(beside) if beside.exists() else shutil.which("secantusd-py")
+        assert executable, "secantusd-py is not installed (pip install -e '.[local-db]')"
+        self._process = subprocess.Popen(
+            [executable, "--host", "127.0.0.1", "--port", str(self.port), *self._options()],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            client: MongoClient[dict[str, object]] = MongoClient(
+                self.uri, serverSelectionTimeoutMS=300
+            )
+            try:
+                client.admin.command("ping")
+                return self
+            except PyMongoError:
+                time.sleep(0.05)
+            finally:
+                client.close()
+        self.stop()
+        raise RuntimeError("SecantusDB did not start")
+
+    def _options(self) -> list[str]:
+        return ["--storage-path", self.storage, "--log-level", "WARNING"]
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
