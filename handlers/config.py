@@ -20,6 +20,7 @@ from babel import Locale, UnknownLocaleError
 SmtpTls = Literal["none", "starttls", "tls"]
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_INTEGER = re.compile(r"-?[0-9]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -106,7 +107,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         smtp_host=reader.optional("SMTP_HOST"),
         smtp_port=reader.integer("SMTP_PORT", _default_smtp_port(smtp_tls), 1, 65_535),
         smtp_username=reader.optional("SMTP_USERNAME"),
-        smtp_password=reader.optional("SMTP_PASSWORD"),
+        smtp_password=reader.raw("SMTP_PASSWORD"),
         smtp_tls=smtp_tls,
         mail_from=reader.text("MAIL_FROM", "twofactor-api <no-reply@localhost>"),
         security_alert_two_factor_removed=reader.boolean("SECURITY_ALERT_TWO_FACTOR_REMOVED", True),
@@ -190,6 +191,11 @@ class _Reader:
         value = self._environ.get(name, "").strip()
         return value or None
 
+    def raw(self, name: str) -> str | None:
+        """Untrimmed: a secret may legitimately start or end with a space."""
+        value = self._environ.get(name, "")
+        return value if value.strip() else None
+
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
 
@@ -213,10 +219,9 @@ class _Reader:
         value = self.optional(name)
         if value is None:
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number") from None
+        if not _INTEGER.fullmatch(value):
+            raise ConfigError(f"{name} must be a whole number")
+        number = int(value)
         if not minimum <= number <= maximum:
             raise ConfigError(f"{name} must be between {minimum} and {maximum}")
         return number
@@ -249,7 +254,7 @@ class _Reader:
         keys: list[NamedKey] = []
         for item in value.split(","):
             key_id, separator, encoded = item.strip().partition(":")
-            if not separator or not _KEY_ID.match(key_id):
+            if not separator or not _KEY_ID.fullmatch(key_id):
                 raise ConfigError(f"{name} must be comma-separated keyid:base64 pairs")
             try:
                 secret = decode_base64(encoded)

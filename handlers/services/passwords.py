@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 
 import argon2
@@ -26,7 +27,8 @@ class PasswordHasher:
             return self._hasher.verify(stored_hash, password)
         except VerifyMismatchError:
             return False
-        except (InvalidHashError, VerificationError):
+        except (ValueError, VerificationError):
+            # InvalidHashError is a ValueError; so is a hash argon2-cffi cannot even encode.
             raise HashFailure() from None
 
     def verify_decoy(self, password: str) -> None:
@@ -37,5 +39,14 @@ class PasswordHasher:
         """Raise ``HashFailure`` unless the hasher can read ``stored_hash``'s parameters."""
         try:
             argon2.extract_parameters(stored_hash)
+            # extract_parameters reads only the parameters: check the salt and digest too.
+            *_, salt, digest = stored_hash.split("$")
+            if not salt or not digest:
+                raise ValueError("empty salt or digest")
+            for part in (salt, digest):
+                decoded = base64.b64decode(part + "=" * (-len(part) % 4), validate=True)
+                # argon2 rejects non-canonical base64 (stray bits in the last character).
+                if base64.b64encode(decoded).decode().rstrip("=") != part:
+                    raise ValueError("non-canonical base64")
         except (InvalidHashError, ValueError):
             raise HashFailure() from None

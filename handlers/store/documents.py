@@ -120,7 +120,7 @@ def _with_user_part(
         raise InvalidUserDocument("A stored user has a malformed email verification flag.")
     if password_hash is not None and not isinstance(password_hash, str):
         raise InvalidUserDocument("A stored user has a malformed password entry.")
-    two_factor = document.get("twoFactor") or {}
+    two_factor = document.get("twoFactor", {})
     if not isinstance(two_factor, dict):
         raise InvalidUserDocument("A stored user has malformed two-factor settings.")
     methods = _methods(two_factor.get("methods", []))

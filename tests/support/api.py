@@ -32,6 +32,7 @@ class Account:
     access_token: str
     session_id: str
     step_up_token: str
+    refresh_token: str
     password: str = PASSWORD
     recovery_codes: list[str] = field(default_factory=list)
 
@@ -49,7 +50,9 @@ class Api:
         self.server = LiveServer(create_app(settings, clock=self.clock, validate_responses=True))
         self.http: httpx.Client
         assert settings.mongodb_uri
-        self._mongo: MongoClient[dict[str, Any]] = MongoClient(settings.mongodb_uri, tz_aware=True)
+        self._mongo: MongoClient[dict[str, Any]] = MongoClient(
+            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
+        )
         self.db: Database[dict[str, Any]] = self._mongo[settings.mongodb_database]
         self.cipher = FieldCipher(settings.encryption_keys)
 
@@ -105,6 +108,7 @@ class Api:
             access_token=login["accessToken"],
             session_id=login["sessionId"],
             step_up_token=step_up,
+            refresh_token=login["refreshToken"],
         )
         if methods:
             self.enable_methods(principal_id, methods)

@@ -1,0 +1,1 @@
+"""Contract checks: Schemathesis runs of openapi.yaml against the app (in-process and live)."""

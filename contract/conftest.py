@@ -1,0 +1,105 @@
+"""Fixtures of the in-process contract run: a real database, the real app, a seeded user.
+
+Collected only by ``pytest contract/`` (the project's ``testpaths`` is ``tests``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from connexion import AsyncApp
+from schemathesis import BaseSchema
+from schemathesis.python import asgi
+
+from contract.auth import CaseCredentials
+from contract.support import (
+    CONFIG_FILE,
+    METHOD_STATES,
+    PASSWORD,
+    Keys,
+    Seeder,
+    new_database_name,
+    new_email,
+)
+from handlers.app import create_app
+from handlers.config import Settings
+from tests.support.secantus import SecantusServer
+
+Outcomes = defaultdict[str, Counter[int]]
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri() -> Iterator[str]:
+    # The run's own choice of database (as in tests/conftest.py), not the service's configuration.
+    external = os.environ.get("MONGODB_URI")
+    if external:
+        yield external
+        return
+    server = SecantusServer().start()
+    yield server.uri
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(mongodb_uri: str) -> Settings:
+    return Keys.generate().settings(mongodb_uri, new_database_name())
+
+
+@pytest.fixture
+def app(settings: Settings) -> AsyncApp:
+    """A new app for every test item, started as a server starts it (store ping, indexes).
+
+    The Schemathesis pytest plugin ends every app's lifespan when a test item ends, and the
+    lifespan closes the app's database clients for good (as it should: a server process has one
+    lifespan), so an app object cannot serve two items. As in production, Connexion does not
+    validate responses (that would turn a mismatch into a 500 and hide it): Schemathesis does.
+    """
+    application = create_app(settings)
+    with asgi.get_client(application):
+        pass
+    return application
+
+
+@pytest.fixture
+def api_schema(app: AsyncApp) -> BaseSchema:
+    """openapi.yaml as the app publishes it (the same document: see test_served_spec_...)."""
+    config = schemathesis.Config.from_path(CONFIG_FILE)
+    return schemathesis.openapi.from_asgi("/api/openapi.json", app, config=config)
+
+
+@pytest.fixture(scope="session")
+def seeder(settings: Settings) -> Iterator[Seeder]:
+    seeder = Seeder(settings)
+    yield seeder
+    seeder.close()
+
+
+@pytest.fixture(scope="session")
+def principal_id(settings: Settings, seeder: Seeder) -> str:
+    """A user registered through the public API, with TOTP and email seeded in the store."""
+    # The in-process client Schemathesis uses; it runs the app's lifespan (store ping, indexes).
+    with asgi.get_client(create_app(settings)) as client:
+        response = client.post(
+            "/api/auth/register",
+            json={"email": new_email(), "password": PASSWORD, "name": "Contract User"},
+        )
+    assert response.status_code == 201, response.text
+    user_id: str = response.json()["id"]
+    seeder.set_methods(user_id, METHOD_STATES[0])
+    return user_id
+
+
+@pytest.fixture(scope="session")
+def case_credentials(seeder: Seeder, principal_id: str) -> CaseCredentials:
+    """Fills the auth hook's placeholders with the seeded user's real credentials."""
+    return CaseCredentials(seeder, principal_id)
+
+
+@pytest.fixture(scope="session")
+def outcomes() -> Outcomes:
+    """Status codes seen per operation, for the checks that outcomes were really reached."""
+    return defaultdict(Counter)

@@ -1,0 +1,179 @@
+"""What both contract runs share: throwaway keys, a seeded user and real credentials for it.
+
+Second factors have no HTTP setup yet (the second-factors issue), so they are written straight
+into the store, the way the service itself stores them: encrypted TOTP secret, hashed recovery
+codes. Tokens are minted by the service's own ``TokenService`` and ``SessionService`` with the
+keys the server under test runs with, so they are the real thing (signed, allowlisted, bound to
+a session, carrying the principal's current step-up generation).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+from bson import ObjectId
+
+ROOT = Path(__file__).resolve().parent.parent
+# The repository root holds the service package and tests/support (SecantusDB launcher).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from handlers.config import NamedKey, Settings  # noqa: E402
+from handlers.model import RequestInfo, TwoFactorMethod  # noqa: E402
+from handlers.services.clock import SystemClock  # noqa: E402
+from handlers.services.container import Services, build_services  # noqa: E402
+from handlers.services.crypto import FieldCipher  # noqa: E402
+from handlers.services.passwords import PasswordHasher  # noqa: E402
+from handlers.services.sessions import ClientInfo  # noqa: E402
+from handlers.store.documents import sealed_context  # noqa: E402
+from handlers.store.principals import PrincipalStore  # noqa: E402
+
+SPECIFICATION = ROOT / "openapi.yaml"
+CONFIG_FILE = Path(__file__).resolve().parent / "schemathesis.toml"
+
+PASSWORD = "contract horse battery staple"
+TOTP = TwoFactorMethod.TOTP.value
+EMAIL = TwoFactorMethod.EMAIL.value
+# Where a security change can go from each state: both -> 200, email only -> 304 (TOTP already
+# disabled), TOTP only -> 400 (the only second factor).
+METHOD_STATES: tuple[tuple[str, ...], ...] = ((TOTP, EMAIL), (EMAIL,), (TOTP,))
+_CLIENT = ClientInfo(browser="schemathesis", os="contract")
+_ORIGIN = RequestInfo(ip="127.0.0.1", user_agent="contract-seeder")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Fresh random keys in the formats of contract.md §5."""
+
+    jwt: NamedKey
+    encryption: NamedKey
+    hash_key: bytes
+
+    @classmethod
+    def generate(cls) -> Keys:
+        return cls(
+            jwt=NamedKey("contract-jwt", secrets.token_bytes(32)),
+            encryption=NamedKey("contract-enc", secrets.token_bytes(32)),
+            hash_key=secrets.token_bytes(32),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables a server process needs to run with these keys."""
+        return {
+            "JWT_SIGNING_KEYS": f"{self.jwt.key_id}:{_b64(self.jwt.secret)}",
+            "ENCRYPTION_KEYS": f"{self.encryption.key_id}:{_b64(self.encryption.secret)}",
+            "HASH_KEY": _b64(self.hash_key),
+        }
+
+    def settings(self, mongodb_uri: str, database: str) -> Settings:
+        return Settings(
+            mongodb_uri=mongodb_uri,
+            mongodb_database=database,
+            jwt_signing_keys=(self.jwt,),
+            encryption_keys=(self.encryption,),
+            hash_key=self.hash_key,
+        )
+
+
+def new_database_name() -> str:
+    return f"contract_{uuid.uuid4().hex[:10]}"
+
+
+def new_email() -> str:
+    return f"contract-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def _b64(secret: bytes) -> str:
+    return base64.b64encode(secret).decode()
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Real credentials of one session of the seeded user."""
+
+    session_id: str
+    access: str
+    refresh: str
+    step_up: str
+    two_factor: str
+
+
+class Seeder:
+    """Direct access to the store of the server under test (same database, same keys)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._services: Services = build_services(settings, SystemClock())
+        self._collection = self._services.stores.collections.principals
+        self._principals = PrincipalStore(self._collection, FieldCipher(settings.encryption_keys))
+        hasher = PasswordHasher()
+        # Hashed once: argon2 is slow on purpose, and re-seeding happens for every generated case.
+        self._recovery_hashes = [hasher.hash(f"contract-recovery-{n}") for n in range(2)]
+
+    def close(self) -> None:
+        self._services.close()
+
+    def methods(self, principal_id: str) -> tuple[str, ...]:
+        document = self._document(principal_id, {"twoFactor.methods": 1})
+        return tuple(document.get("twoFactor", {}).get("methods", []))
+
+    def set_methods(self, principal_id: str, methods: tuple[str, ...]) -> None:
+        """Enable exactly ``methods`` (as a completed setup would), leaving the step-up generation
+        alone so that outstanding step-up tokens keep their meaning."""
+        update: dict[str, Any] = {
+            "$set": {
+                "twoFactor.methods": list(methods),
+                "twoFactor.preferred": methods[0] if methods else None,
+            }
+        }
+        unset: dict[str, str] = {}
+        if TOTP in methods:
+            secret = pyotp.random_base32()
+            update["$set"]["twoFactor.totp"] = {
+                "secret": self._principals.cipher.encrypt(
+                    secret, sealed_context(principal_id, "totp.secret")
+                ),
+                "lastUsedStep": 0,
+                "recoveryCodes": list(self._recovery_hashes),
+            }
+        else:
+            unset["twoFactor.totp"] = ""
+        if EMAIL in methods:
+            update["$set"]["twoFactor.email"] = {"enabledAt": SystemClock().now()}
+        else:
+            unset["twoFactor.email"] = ""
+        if unset:
+            update["$unset"] = unset
+        self._collection.update_one({"_id": ObjectId(principal_id)}, update)
+
+    def tokens(self, principal_id: str) -> Tokens:
+        """A new session (allowlisted access token, refresh token) with a fresh step-up token
+        for it and a 2FA-pending token."""
+        principal = self._principals.get(principal_id)
+        assert principal is not None, f"the seeded principal {principal_id} is gone"
+        session = self._services.sessions.start(principal, _CLIENT, _ORIGIN)
+        return Tokens(
+            session_id=session.session_id,
+            access=session.access.token,
+            refresh=session.refresh.token,
+            step_up=self.step_up(principal_id, session.session_id),
+            two_factor=self._services.tokens.issue_two_factor(principal_id).token,
+        )
+
+    def step_up(self, principal_id: str, session_id: str) -> str:
+        """A step-up token valid for the principal's current generation (i.e. not consumed)."""
+        document = self._document(principal_id, {"stepUpGeneration": 1})
+        generation = int(document.get("stepUpGeneration", 0))
+        issued = self._services.tokens.issue_step_up(principal_id, session_id, ("pwd",), generation)
+        return issued.token
+
+    def _document(self, principal_id: str, projection: dict[str, int]) -> dict[str, Any]:
+        found = self._collection.find_one({"_id": ObjectId(principal_id)}, projection)
+        assert found is not None, f"the seeded principal {principal_id} is gone"
+        return dict(found)
