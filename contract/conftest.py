@@ -10,14 +10,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import pytest
-import schemathesis
-from connexion import AsyncApp
-from schemathesis import BaseSchema
 from schemathesis.python import asgi
 
 from contract.auth import CaseCredentials
+from contract.inprocess import APP, AppSlot
 from contract.support import (
-    CONFIG_FILE,
     METHOD_STATES,
     PASSWORD,
     Keys,
@@ -50,25 +47,15 @@ def settings(mongodb_uri: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> AsyncApp:
-    """A new app for every test item, started as a server starts it (store ping, indexes).
-
-    The Schemathesis pytest plugin ends every app's lifespan when a test item ends, and the
-    lifespan closes the app's database clients for good (as it should: a server process has one
-    lifespan), so an app object cannot serve two items. As in production, Connexion does not
-    validate responses (that would turn a mismatch into a 500 and hide it): Schemathesis does.
-    """
-    application = create_app(settings)
-    with asgi.get_client(application):
+def asgi_app(settings: Settings) -> AppSlot:
+    """The slot the schema is bound to, pointed at a new app started as a server starts it
+    (store ping, indexes). One app per test item: see ``contract/inprocess.py``. As in
+    production, Connexion does not validate responses (that would turn a mismatch into a 500 and
+    hide it): Schemathesis does."""
+    APP.current = create_app(settings)
+    with asgi.get_client(APP):
         pass
-    return application
-
-
-@pytest.fixture
-def api_schema(app: AsyncApp) -> BaseSchema:
-    """openapi.yaml as the app publishes it (the same document: see test_served_spec_...)."""
-    config = schemathesis.Config.from_path(CONFIG_FILE)
-    return schemathesis.openapi.from_asgi("/api/openapi.json", app, config=config)
+    return APP
 
 
 @pytest.fixture(scope="session")

@@ -12,25 +12,31 @@ import tomllib
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 import schemathesis
 import yaml
-from connexion import AsyncApp
 from schemathesis import Case
 from schemathesis.python import asgi
 
 from contract.auth import CaseCredentials, SeededUserAuth
 from contract.conftest import Outcomes
+from contract.inprocess import APP, AppSlot
 from contract.support import CONFIG_FILE, SPECIFICATION
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+schema = schemathesis.openapi.from_path(
+    SPECIFICATION, config=schemathesis.Config.from_path(CONFIG_FILE)
+)
+schema.app = APP  # what `schemathesis.openapi.from_asgi` does, see contract/inprocess.py
 schema.auth(refresh_interval=None)(SeededUserAuth)
 
 CORE_OPERATION = "DELETE /auth/2fa/totp"
 
 
 @schema.parametrize()
+# A new app per operation is the point of the function-scoped fixtures (see conftest.py).
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_operation_conforms_to_the_spec(
-    case: Case, case_credentials: CaseCredentials, outcomes: Outcomes
+    case: Case, asgi_app: AppSlot, case_credentials: CaseCredentials, outcomes: Outcomes
 ) -> None:
     case_credentials.fill(case)
     response = case.call_and_validate()
@@ -46,9 +52,9 @@ def test_core_operation_reached_its_outcomes(outcomes: Outcomes) -> None:
     assert {200, 304, 400, 401} <= seen.keys(), dict(seen)
 
 
-def test_served_spec_is_openapi_yaml(app: AsyncApp) -> None:
+def test_served_spec_is_openapi_yaml(asgi_app: AppSlot) -> None:
     """What the app publishes is the file the contract runs check against."""
-    with asgi.get_client(app) as client:
+    with asgi.get_client(asgi_app) as client:
         response = client.get("/api/openapi.json")
     assert response.status_code == 200, response.text
     served: dict[str, Any] = response.json()

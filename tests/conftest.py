@@ -53,9 +53,8 @@ def start_api(base_settings: Settings) -> Iterator[Callable[..., Api]]:
     started: list[Api] = []
 
     def start(**overrides: Any) -> Api:
-        settings = replace(
-            base_settings, mongodb_database=f"test_{uuid.uuid4().hex[:10]}", **overrides
-        )
+        overrides.setdefault("mongodb_database", f"test_{uuid.uuid4().hex[:10]}")
+        settings = replace(base_settings, **overrides)
         running = Api(settings).start()
         started.append(running)
         return running
