@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/python -m openapi_spec_validator --schema 3.0 openapi.yaml
 
 unit: $(STAMP)
-	$(BIN)/pytest --cov --cov-branch --cov-report=term
+	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=85
 
 contract: $(STAMP)
 	$(BIN)/python contract/run_live.py
