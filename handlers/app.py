@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +24,8 @@ from handlers.security import SECURITY_MAP
 from handlers.services.clock import Clock, SystemClock
 from handlers.services.container import Services, build_services
 
+logger = logging.getLogger("handlers.app")
+
 SPECIFICATION = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
@@ -37,9 +42,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         await to_thread.run_sync(_open_stores, services)
+        worker = asyncio.create_task(_retry_alerts(services))
         try:
             yield
         finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
             services.close()
 
     app = AsyncApp(__name__, lifespan=lifespan, security_map=SECURITY_MAP)
@@ -61,6 +70,16 @@ def create_app(
 def app_from_environment() -> AsyncApp:
     """Factory for uvicorn worker processes, which receive their settings as variables."""
     return create_app(load_settings_from_environment())
+
+
+async def _retry_alerts(services: Services) -> None:
+    """The outbox worker of this process: sends alerts whose first attempt failed."""
+    while True:
+        await asyncio.sleep(services.settings.alert_retry_interval)
+        try:
+            await to_thread.run_sync(services.alerts.deliver_due)
+        except Exception:
+            logger.exception("the alert retry pass failed; the next pass tries again")
 
 
 def _open_stores(services: Services) -> None:

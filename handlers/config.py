@@ -64,6 +64,11 @@ class Settings:
     cookie_secure: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    security_settings_url: str = "http://127.0.0.1:8000/api/ui/"
+    support_contact: str = "support@localhost"
+    alert_retry_interval: int = 60
+    #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
+    embedded_database: bool = False
 
     @property
     def local_mode(self) -> bool:
@@ -81,8 +86,8 @@ class Settings:
             self, jwt_signing_keys=jwt_keys, encryption_keys=encryption_keys, hash_key=hash_key
         )
 
-    def with_database(self, mongodb_uri: str) -> Settings:
-        return replace(self, mongodb_uri=mongodb_uri)
+    def with_embedded_database(self, mongodb_uri: str) -> Settings:
+        return replace(self, mongodb_uri=mongodb_uri, embedded_database=True)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -116,6 +121,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         cookie_secure=reader.boolean("COOKIE_SECURE", False),
         host=reader.text("HOST", "127.0.0.1"),
         port=reader.integer("PORT", 8000, minimum=0, maximum=65_535),
+        security_settings_url=reader.text("SECURITY_SETTINGS_URL", "http://127.0.0.1:8000/api/ui/"),
+        support_contact=reader.text("SUPPORT_CONTACT", "support@localhost"),
+        alert_retry_interval=reader.integer("ALERT_RETRY_INTERVAL", 60, minimum=1, maximum=86_400),
+        # Internal: how local mode tells its worker processes that the database is its own.
+        embedded_database=reader.boolean("TWOFACTOR_EMBEDDED_DATABASE", False),
     )
     if not settings.local_mode:
         # Against a real deployment, generated keys would silently differ per process.
@@ -152,6 +162,10 @@ def settings_to_environ(settings: Settings) -> dict[str, str]:
         "COOKIE_SECURE": str(settings.cookie_secure).lower(),
         "HOST": settings.host,
         "PORT": str(settings.port),
+        "SECURITY_SETTINGS_URL": settings.security_settings_url,
+        "SUPPORT_CONTACT": settings.support_contact,
+        "ALERT_RETRY_INTERVAL": str(settings.alert_retry_interval),
+        "TWOFACTOR_EMBEDDED_DATABASE": str(settings.embedded_database).lower(),
     }
     optional = {
         "MONGODB_URI": settings.mongodb_uri,

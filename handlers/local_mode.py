@@ -89,7 +89,7 @@ def prepare(settings: Settings) -> tuple[Settings, LocalDatabase | None]:
     if not settings.has_keys:
         settings = _with_development_keys(settings)
     database = LocalDatabase(settings.data_dir)
-    return settings.with_database(database.start()), database
+    return settings.with_embedded_database(database.start()), database
 
 
 def _with_development_keys(settings: Settings) -> Settings:

@@ -14,6 +14,7 @@ import pytest
 from handlers.config import NamedKey, Settings
 from tests.support.api import Api
 from tests.support.secantus import SecantusServer
+from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +30,19 @@ def mongodb_uri() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def base_settings(mongodb_uri: str) -> Settings:
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(mongodb_uri: str, smtp_sink: SmtpSink) -> Settings:
     return Settings(
         mongodb_uri=mongodb_uri,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink.port,
+        smtp_tls="none",
         mongodb_database=f"test_{uuid.uuid4().hex[:10]}",
         jwt_signing_keys=(NamedKey("test-jwt-1", secrets.token_bytes(32)),),
         encryption_keys=(NamedKey("test-enc-1", secrets.token_bytes(32)),),

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from handlers.config import Settings
 from handlers.mail.catalogs import available_locales
+from handlers.mail.mailer import mailer_for
+from handlers.mail.rendering import AlertRenderer, MailIdentity
 from handlers.services.accounts import AccountService
+from handlers.services.alert_delivery import AlertDelivery
 from handlers.services.alerts import AlertPolicy
 from handlers.services.authentication import AuthenticationService
 from handlers.services.clock import Clock
@@ -17,6 +20,7 @@ from handlers.services.sessions import SessionService
 from handlers.services.tokens import TokenService
 from handlers.store.allowlist import AccessTokenAllowlist
 from handlers.store.database import Stores
+from handlers.store.outbox import AlertOutbox
 from handlers.store.principals import PrincipalStore
 from handlers.store.sessions import SessionStore
 
@@ -31,6 +35,7 @@ class Services:
     accounts: AccountService
     authentication: AuthenticationService
     second_factors: SecondFactorService
+    alerts: AlertDelivery
 
     def readiness(self) -> bool:
         """True when every store answers a ping."""
@@ -63,6 +68,26 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         clock,
     )
     accounts = AccountService(principals, sessions, passwords, email_hash, clock)
+    mailer = mailer_for(settings)
+    policy = AlertPolicy(
+        email_enabled=mailer is not None,
+        two_factor_removed=settings.security_alert_two_factor_removed,
+        two_factor_added=settings.security_alert_two_factor_added,
+    )
+    alerts = AlertDelivery(
+        AlertOutbox(stores.collections.principals),
+        principals,
+        AlertRenderer(
+            MailIdentity(
+                sender=settings.mail_from,
+                security_settings_url=settings.security_settings_url,
+                support_contact=settings.support_contact,
+            )
+        ),
+        mailer,
+        policy,
+        clock,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -78,12 +103,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             sessions,
             passwords,
             clock,
-            AlertPolicy(
-                email_enabled=settings.email_enabled,
-                two_factor_removed=settings.security_alert_two_factor_removed,
-                two_factor_added=settings.security_alert_two_factor_added,
-            ),
+            policy,
+            alerts,
             settings.default_locale,
             available_locales(),
         ),
+        alerts=alerts,
     )

@@ -14,10 +14,13 @@ from handlers.errors import (
     CannotDisableOnlyTwoFactorMethod,
     DatabaseFailure,
     NoPasswordProvider,
+    PostCommitSideEffectFailure,
+    ServiceError,
     TwoFactorMethodAlreadyDisabled,
     UserNotFound,
 )
 from handlers.model import Principal, RequestInfo, TwoFactorMethod
+from handlers.services.alert_delivery import AlertDelivery
 from handlers.services.alerts import (
     AlertKind,
     AlertPolicy,
@@ -55,6 +58,7 @@ class SecondFactorService:
         passwords: PasswordHasher,
         clock: Clock,
         alert_policy: AlertPolicy,
+        alerts: AlertDelivery,
         default_locale: str,
         alert_locales: Collection[str],
     ) -> None:
@@ -63,6 +67,7 @@ class SecondFactorService:
         self._passwords = passwords
         self._clock = clock
         self._alert_policy = alert_policy
+        self._alerts = alerts
         self._default_locale = default_locale
         self._alert_locales = alert_locales
 
@@ -85,8 +90,24 @@ class SecondFactorService:
                 alert = queued_alert(AlertKind.TWO_FACTOR_REMOVED, method, locale, origin, now)
             event = security_event(AlertKind.TWO_FACTOR_REMOVED, method, origin, now)
             if self._principals.remove_method(principal, method, event=event, alert=alert, now=now):
-                return self._load_user(principal.id)
+                changed = self._load_user(principal.id)
+                if alert is not None:
+                    self._send_now(principal.id, alert["id"])
+                return changed
         raise DatabaseFailure("The account kept changing during the request; nothing was changed.")
+
+    def _send_now(self, principal_id: str, alert_id: str) -> None:
+        """The change is committed and its alert queued: try to send it once, right away.
+
+        If that fails the alert stays queued for the worker, and the client is told so (the
+        change itself is not undone).
+        """
+        try:
+            status = self._alerts.deliver(principal_id, alert_id)
+        except ServiceError:
+            status = "pending"
+        if status == "pending":
+            raise PostCommitSideEffectFailure()
 
     def _load_user(self, principal_id: str) -> Principal:
         principal = self._principals.get(principal_id)

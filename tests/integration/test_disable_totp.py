@@ -83,7 +83,7 @@ def test_disable_totp_queues_the_alert_in_the_same_write(api: Api) -> None:
     [alert] = api.document(account.id)["alertOutbox"]
     assert alert["kind"] == "two_factor_removed"
     assert alert["method"] == "totp"
-    assert alert["status"] == "pending"
+    assert alert["status"] == "sent"
     assert alert["locale"] == "en"
     assert alert["origin"]["sessionId"] == account.session_id
 

@@ -1,0 +1,54 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives, and can refuse or be stopped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from tests.support.secantus import free_port
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.refusing = False
+        self._messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.refusing:
+            return "451 4.3.0 Mailbox temporarily unavailable"
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._lock:
+            self._messages.append(message)
+        return "250 Message accepted"
+
+    def start(self) -> SmtpSink:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        with self._lock:
+            return [message for message in self._messages if message["To"] == address]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.messages_to(address)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        return self.messages_to(address)
