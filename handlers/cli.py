@@ -22,9 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    alerts = commands.add_parser("alerts", help="security alert outbox")
+    alert_commands = alerts.add_subparsers(dest="alerts_command", required=True)
+    alert_commands.add_parser(
+        "retry", help="send every queued alert now, whatever its backoff (one pass)"
+    )
     arguments = parser.parse_args(argv)
     configure_logging()
     try:
+        if arguments.command == "alerts":
+            return _retry_alerts()
         return _serve(arguments.host, arguments.port, arguments.workers)
     except ConfigError as error:
         print(f"twofactor-api: configuration error: {error}", file=sys.stderr)
@@ -58,6 +65,23 @@ def _serve(host: str | None, port: int | None, workers: int) -> int:
         if database is not None:
             database.stop()
     return 0
+
+
+def _retry_alerts() -> int:
+    from handlers import local_mode
+    from handlers.services.clock import SystemClock
+    from handlers.services.container import build_services
+
+    settings, database = local_mode.prepare(load_settings_from_environment())
+    services = build_services(settings, SystemClock())
+    try:
+        report = services.alerts.deliver_due(ignore_backoff=True)
+    finally:
+        services.close()
+        if database is not None:
+            database.stop()
+    print(f"alerts: {report.sent} sent, {report.failed} failed, {report.dropped} dropped")
+    return 1 if report.failed else 0
 
 
 def configure_logging() -> None:

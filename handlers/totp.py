@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion import request
 from starlette.responses import Response
 
 from handlers.errors import NotImplementedYet
@@ -22,6 +23,7 @@ def disable_totp(token_info: dict[str, Any], locale: str | None = None) -> Respo
             step_up=credentials.require_step_up(),
             request=request_info(),
             locale=locale,
+            accept_language=request.headers.get("accept-language"),
         ),
     )
     return json_response(principal_body(principal))

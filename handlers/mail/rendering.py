@@ -78,11 +78,12 @@ class AlertRenderer:
         message["To"] = content.recipient_email
         message["Date"] = rfc2822_datetime(content.occurred_at)
         message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
-        message["Content-Language"] = content.locale.replace("_", "-")
         message.set_content(environment.get_template("security_alert.txt").render(values))
         message.add_alternative(
             environment.get_template("security_alert.html").render(values), subtype="html"
         )
+        # After the parts: setting the content replaces every Content-* header.
+        message["Content-Language"] = content.locale.replace("_", "-")
         return message
 
 

@@ -48,6 +48,7 @@ class SecurityChangeRequest:
     step_up: StepUpClaims
     request: RequestInfo
     locale: str | None = None
+    accept_language: str | None = None
 
 
 class SecondFactorService:
@@ -86,7 +87,7 @@ class SecondFactorService:
             now = self._clock.now()
             alert = None
             if self._alert_policy.wants(AlertKind.TWO_FACTOR_REMOVED):
-                locale = self._alert_locale(change.locale, principal)
+                locale = self._alert_locale(change, principal)
                 alert = queued_alert(AlertKind.TWO_FACTOR_REMOVED, method, locale, origin, now)
             event = security_event(AlertKind.TWO_FACTOR_REMOVED, method, origin, now)
             if self._principals.remove_method(principal, method, event=event, alert=alert, now=now):
@@ -120,9 +121,13 @@ class SecondFactorService:
             raise NoPasswordProvider()
         self._passwords.ensure_parseable(principal.password_hash)
 
-    def _alert_locale(self, requested: str | None, principal: Principal) -> str:
+    def _alert_locale(self, change: SecurityChangeRequest, principal: Principal) -> str:
         return resolve_locale(
-            requested or principal.locale, self._default_locale, self._alert_locales
+            requested=change.locale,
+            stored=principal.locale,
+            accept_language=change.accept_language,
+            default=self._default_locale,
+            available=self._alert_locales,
         )
 
     def _origin(self, change: SecurityChangeRequest) -> ChangeOrigin:

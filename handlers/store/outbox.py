@@ -32,13 +32,13 @@ class DueWindow:
     due_by: datetime
     stale_before: datetime
 
-    def filter(self) -> dict[str, Any]:
-        return {
-            "$or": [
-                {"status": "pending", "nextAttemptAt": {"$lte": self.due_by}},
-                {"status": "sending", "claimedAt": {"$lte": self.stale_before}},
-            ]
-        }
+    def conditions(self) -> list[dict[str, Any]]:
+        """Each way of being due, as an ``$elemMatch`` condition (one per update, so that the
+        positional ``$`` names the matched alert)."""
+        return [
+            {"status": "pending", "nextAttemptAt": {"$lte": self.due_by}},
+            {"status": "sending", "claimedAt": {"$lte": self.stale_before}},
+        ]
 
 
 class AlertOutbox:
@@ -49,23 +49,27 @@ class AlertOutbox:
         self, principal_id: str, alert_id: str, claim: str, now: datetime, window: DueWindow
     ) -> ClaimedAlert | None:
         """Take the alert for sending if it is due (or its last claim went stale)."""
-        due = window.filter()
+        update = {
+            "$set": {
+                "alertOutbox.$.status": "sending",
+                "alertOutbox.$.claim": claim,
+                "alertOutbox.$.claimedAt": now,
+            },
+            "$inc": {"alertOutbox.$.attempts": 1},
+        }
         with database_errors():
-            result = self._collection.update_one(
-                {
-                    "_id": ObjectId(principal_id),
-                    "alertOutbox": {"$elemMatch": {"id": alert_id, **due}},
-                },
-                {
-                    "$set": {
-                        "alertOutbox.$.status": "sending",
-                        "alertOutbox.$.claim": claim,
-                        "alertOutbox.$.claimedAt": now,
+            claimed = any(
+                self._collection.update_one(
+                    {
+                        "_id": ObjectId(principal_id),
+                        "alertOutbox": {"$elemMatch": {"id": alert_id, **condition}},
                     },
-                    "$inc": {"alertOutbox.$.attempts": 1},
-                },
+                    update,
+                ).modified_count
+                == 1
+                for condition in window.conditions()
             )
-            if result.modified_count != 1:
+            if not claimed:
                 return None
             document = self._collection.find_one(
                 {"_id": ObjectId(principal_id)}, projection={"alertOutbox": 1}
@@ -98,7 +102,12 @@ class AlertOutbox:
         """(principal id, alert id) pairs that a worker should try now."""
         with database_errors():
             documents = self._collection.find(
-                {"alertOutbox": {"$elemMatch": window.filter()}},
+                {
+                    "$or": [
+                        {"alertOutbox": {"$elemMatch": condition}}
+                        for condition in window.conditions()
+                    ]
+                },
                 projection={"alertOutbox": 1},
                 limit=limit,
             )

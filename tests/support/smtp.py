@@ -21,7 +21,7 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusing:
             return "451 4.3.0 Mailbox temporarily unavailable"
         message = message_from_bytes(envelope.content, policy=policy.default)

@@ -45,7 +45,13 @@ CONTRACT_VARIABLES = (
     "PORT",
 )
 # Not in the contract's list, but read by the service (the "two-factor added" alert switch).
-EXTRA_VARIABLES = ("SECURITY_ALERT_TWO_FACTOR_ADDED",)
+EXTRA_VARIABLES = (
+    "SECURITY_ALERT_TWO_FACTOR_ADDED",
+    "SECURITY_SETTINGS_URL",
+    "SUPPORT_CONTACT",
+    "ALERT_RETRY_INTERVAL",
+    "TWOFACTOR_EMBEDDED_DATABASE",
+)
 
 BOOLEAN_VARIABLES = (
     "EMAIL_ENABLED",
@@ -475,7 +481,7 @@ def test_keys_are_optional_in_local_mode(missing: str) -> None:
 # Settings helpers ---------------------------------------------------------------------------
 
 
-def test_with_keys_and_with_database_return_changed_copies() -> None:
+def test_with_keys_and_with_embedded_database_return_changed_copies() -> None:
     base = Settings()
     jwt_keys = (NamedKey("j", secrets.token_bytes(32)),)
     encryption_keys = (NamedKey("e", secrets.token_bytes(32)),)
@@ -488,8 +494,9 @@ def test_with_keys_and_with_database_return_changed_copies() -> None:
         hash_key,
     )
     assert base.has_keys is False
-    moved = keyed.with_database("mongodb://127.0.0.1:27017")
+    moved = keyed.with_embedded_database("mongodb://127.0.0.1:27017")
     assert moved.mongodb_uri == "mongodb://127.0.0.1:27017"
+    assert moved.embedded_database is True
     assert moved.local_mode is False
     assert keyed.local_mode is True
 

@@ -1,0 +1,257 @@
+"""The security alert of DELETE /api/auth/2fa/totp, delivered to a real SMTP server: sent once
+after the change, kept and retried when the mail server refuses or is down, never sent twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from handlers.config import settings_to_environ
+from handlers.services.container import build_services
+from tests.integration.test_disable_totp import assert_problem, disable, methods_in_store
+from tests.support.api import Api
+from tests.support.smtp import SmtpSink
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None
+    assert html is not None
+    return text.get_content(), html.get_content()
+
+
+@pytest.fixture
+def own_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+def test_disable_totp_sends_the_alert_to_the_user_once(api: Api, smtp_sink: SmtpSink) -> None:
+    account = api.account(("totp", "email"))
+
+    assert disable(api, account.headers()).status_code == 200
+
+    [message] = smtp_sink.wait_for(account.email)
+    assert message["Subject"] == "A two-factor method was removed from your account"
+    assert message["Message-ID"]
+    assert message["Date"]
+    text, html = parts(message)
+    assert "Authenticator app (TOTP) is no longer a second factor" in text
+    assert account.email in text
+    assert "127.0.0.1" in text
+    assert api.settings.security_settings_url in html
+    assert api.document(account.id)["alertOutbox"][0]["status"] == "sent"
+
+
+def test_the_alert_shows_a_hostile_name_as_text(api: Api, smtp_sink: SmtpSink) -> None:
+    account = api.account(("totp", "email"), name="<script>alert(1)</script>")
+
+    assert disable(api, account.headers()).status_code == 200
+
+    [message] = smtp_sink.wait_for(account.email)
+    text, html = parts(message)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" in text
+
+
+def test_the_alert_names_the_browser_and_system_of_the_session(
+    api: Api, smtp_sink: SmtpSink
+) -> None:
+    principal_id, email = api.register()
+    login = api.http.post(
+        "/auth/login",
+        json={
+            "email": email,
+            "password": "correct horse battery staple",
+            "session": {"browser": "Firefox 140", "os": "Debian"},
+        },
+    ).json()
+    step_up = api.step_up(login["accessToken"])
+    api.enable_methods(principal_id, ("totp", "email"))
+
+    response = disable(
+        api, {"Authorization": f"Bearer {login['accessToken']}", "X-Step-Up-Token": step_up}
+    )
+
+    assert response.status_code == 200
+    text, _ = parts(smtp_sink.wait_for(email)[0])
+    assert "Firefox 140 / Debian" in text
+
+
+def test_refused_alert_answers_500_post_commit_and_keeps_the_change_and_the_alert(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+
+    response = disable(api, account.headers())
+
+    body = assert_problem(response, 500, "POST_COMMIT_SIDE_EFFECT_FAILURE")
+    assert "saved" in body["detail"]
+    assert "retried" in body["detail"]
+    assert methods_in_store(api, account) == ["email"]
+    [alert] = api.document(account.id)["alertOutbox"]
+    assert alert["status"] == "pending"
+    assert alert["attempts"] == 1
+    assert alert["lastError"].startswith("SMTP")
+    assert own_sink.messages_to(account.email) == []
+
+
+def test_alert_with_smtp_server_down_answers_500_post_commit(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.stop()
+
+    response = disable(api, account.headers())
+
+    assert_problem(response, 500, "POST_COMMIT_SIDE_EFFECT_FAILURE")
+    assert methods_in_store(api, account) == ["email"]
+    assert api.document(account.id)["alertOutbox"][0]["status"] == "pending"
+
+
+def test_retrying_the_request_after_post_commit_failure_answers_304_without_a_second_alert(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+    fresh_step_up = api.http.post(
+        "/auth/step-up",
+        json={"password": account.password},
+        headers={"Authorization": f"Bearer {account.access_token}"},
+    )
+    # Email is still on, so a fresh step-up needs the second factor: use the old token again.
+    assert fresh_step_up.json()["twoFactorRequired"] is True
+
+    reused = disable(api, account.headers())
+
+    assert_problem(reused, 401, "STEP_UP_TOKEN_INVALID")
+    assert len(api.document(account.id)["alertOutbox"]) == 1
+    assert own_sink.messages_to(account.email) == []
+
+
+def test_the_worker_sends_a_failed_alert_exactly_once_when_smtp_is_back(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+    workers = [build_services(api.settings, api.clock) for _ in range(4)]
+    try:
+        assert workers[0].alerts.deliver_due().sent == 0  # still backing off
+        api.clock.advance(31)
+        barrier = threading.Barrier(len(workers))
+
+        def run(worker: Any) -> int:
+            barrier.wait()
+            sent: int = worker.alerts.deliver_due().sent
+            return sent
+
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda w=w: results.append(run(w))) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for worker in workers:
+            worker.close()
+
+    assert sum(results) == 1
+    assert len(own_sink.wait_for(account.email)) == 1
+    alert = api.document(account.id)["alertOutbox"][0]
+    assert alert["status"] == "sent"
+    assert alert["attempts"] == 2
+
+
+def test_the_retry_command_sends_queued_alerts_once(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+    environ = {**os.environ, **settings_to_environ(api.settings)}
+
+    def retry() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "handlers", "alerts", "retry"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    first, second = retry(), retry()
+
+    assert first.returncode == 0, first.stderr
+    assert "1 sent" in first.stdout
+    assert "0 sent" in second.stdout
+    assert len(own_sink.messages_to(account.email)) == 1
+
+
+def test_alert_kind_switched_off_after_queueing_is_dropped_and_recorded(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+    quiet = start_api(
+        smtp_port=own_sink.port,
+        security_alert_two_factor_removed=False,
+        mongodb_database=api.settings.mongodb_database,
+    )
+    worker = build_services(quiet.settings, api.clock)
+    try:
+        report = worker.alerts.deliver_due(ignore_backoff=True)
+    finally:
+        worker.close()
+
+    assert report.dropped == 1
+    alert = api.document(account.id)["alertOutbox"][0]
+    assert alert["status"] == "dropped"
+    assert "switched off" in alert["reason"]
+    assert own_sink.messages_to(account.email) == []
+
+
+def test_no_alert_is_sent_when_the_setting_is_off(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port, security_alert_two_factor_removed=False)
+    account = api.account(("totp", "email"))
+
+    assert disable(api, account.headers()).status_code == 200
+
+    assert own_sink.wait_for(account.email, timeout=0.5) == []
+
+
+def test_no_alert_is_sent_when_email_is_disabled(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port, email_enabled=False)
+    account = api.account(("totp", "email"))
+
+    assert disable(api, account.headers()).status_code == 200
+
+    assert own_sink.wait_for(account.email, timeout=0.5) == []

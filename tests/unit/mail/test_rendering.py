@@ -1,0 +1,92 @@
+"""Rendering an alert: both parts, escaping, the locale's own words and date format."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from babel.dates import format_datetime
+
+from handlers.mail.catalogs import translations_for
+from handlers.mail.rendering import AlertContent, AlertRenderer, MailIdentity
+from handlers.model import TwoFactorMethod
+from handlers.services.alerts import AlertKind
+
+RENDERER = AlertRenderer(
+    MailIdentity(
+        sender="twofactor-api <alerts@example.com>",
+        security_settings_url="https://example.com/security?tab=2fa&x=1",
+        support_contact="help@example.com",
+    )
+)
+WHEN = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
+
+
+def content(locale: str = "en", **changes: object) -> AlertContent:
+    values: dict[str, object] = {
+        "kind": AlertKind.TWO_FACTOR_REMOVED,
+        "method": TwoFactorMethod.TOTP,
+        "recipient_email": "ada@example.com",
+        "recipient_name": "Ada",
+        "occurred_at": WHEN,
+        "locale": locale,
+        "ip": "203.0.113.7",
+        "browser": "Firefox",
+        "os": "Linux",
+    }
+    return AlertContent(**(values | changes))  # type: ignore[arg-type]
+
+
+def bodies(message: object) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[attr-defined]
+    return text, html
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "fr", "es", "pt_BR"])
+def test_alert_is_written_in_the_locale_of(locale: str) -> None:
+    gettext = translations_for(locale).gettext
+
+    message = RENDERER.render(content(locale))
+
+    text, html = bodies(message)
+    assert message["Subject"] == gettext("A two-factor method was removed from your account")
+    assert gettext("Authenticator app (TOTP)") in text
+    assert gettext("If this was you, there is nothing else to do.") in text
+    assert format_datetime(WHEN, format="long", tzinfo=UTC, locale=locale) in text
+    assert message["Content-Language"] == locale.replace("_", "-")
+    assert "203.0.113.7" in html
+
+
+def test_added_alert_has_its_own_subject() -> None:
+    message = RENDERER.render(
+        content(kind=AlertKind.TWO_FACTOR_ADDED, method=TwoFactorMethod.EMAIL)
+    )
+
+    assert message["Subject"] == "A two-factor method was added to your account"
+    assert "Email codes is now a second factor" in bodies(message)[0]
+
+
+def test_html_part_escapes_names_and_the_link() -> None:
+    message = RENDERER.render(content(recipient_name='<img src=x onerror="steal()">'))
+
+    text, html = bodies(message)
+    assert "<img" not in html
+    assert "&lt;img" in html
+    assert "tab=2fa&amp;x=1" in html
+    assert '<img src=x onerror="steal()">' in text
+
+
+def test_unknown_origin_is_said_plainly() -> None:
+    message = RENDERER.render(content(ip=None, browser=None, os=None, user_agent=None))
+
+    assert bodies(message)[0].count("unknown") == 2
+
+
+def test_headers_identify_the_message() -> None:
+    message = RENDERER.render(content())
+
+    assert message["From"] == "twofactor-api <alerts@example.com>"
+    assert message["To"] == "ada@example.com"
+    assert message["Message-ID"].endswith("@twofactor-api>")
+    assert message["Date"] == "Sat, 28 Nov 2026 12:30:00 +0000"
