@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from handlers.config import settings_to_environ
+from handlers.mail.catalogs import translations_for
 from handlers.services.container import build_services
 from tests.integration.test_disable_totp import assert_problem, disable, methods_in_store
 from tests.support.api import Api
@@ -50,6 +51,45 @@ def test_disable_totp_sends_the_alert_to_the_user_once(api: Api, smtp_sink: Smtp
     assert "127.0.0.1" in text
     assert api.settings.security_settings_url in html
     assert api.document(account.id)["alertOutbox"][0]["status"] == "sent"
+
+
+@pytest.mark.parametrize(
+    ("locale", "catalog"),
+    [
+        ("de", "de"),
+        ("de-AT", "de"),
+        ("fr-CA", "fr"),
+        ("es", "es"),
+        ("pt-BR", "pt_BR"),
+        ("en", "en"),
+    ],
+)
+def test_the_alert_is_written_in_the_requested_locale(
+    api: Api, smtp_sink: SmtpSink, locale: str, catalog: str
+) -> None:
+    account = api.account(("totp", "email"))
+
+    assert disable(api, account.headers(), locale=locale).status_code == 200
+
+    [message] = smtp_sink.wait_for(account.email)
+    gettext = translations_for(catalog).gettext
+    assert message["Subject"] == gettext("A two-factor method was removed from your account")
+    text, html = parts(message)
+    assert gettext("Authenticator app (TOTP)") in text
+    assert gettext("If this was you, there is nothing else to do.") in html
+    assert api.document(account.id)["alertOutbox"][0]["locale"] == catalog
+
+
+def test_without_locale_parameter_accept_language_decides(api: Api, smtp_sink: SmtpSink) -> None:
+    account = api.account(("totp", "email"))
+
+    response = disable(api, account.headers() | {"Accept-Language": "ja, es;q=0.8, en;q=0.5"})
+
+    assert response.status_code == 200
+    [message] = smtp_sink.wait_for(account.email)
+    assert message["Subject"] == translations_for("es").gettext(
+        "A two-factor method was removed from your account"
+    )
 
 
 def test_the_alert_shows_a_hostile_name_as_text(api: Api, smtp_sink: SmtpSink) -> None:
