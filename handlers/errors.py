@@ -7,11 +7,13 @@ the problem is detected and rendered into ``application/problem+json`` by one er
 
     ServiceError
     ├── NotModified (304, no body: the code travels in ``X-Error-Code``)
-    │   └── TwoFactorMethodAlreadyDisabled
+    │   ├── TwoFactorMethodAlreadyDisabled
+    │   └── TwoFactorMethodAlreadyEnabled
     ├── ClientError (4xx)
     │   ├── InvalidRequest (400)
     │   ├── CannotDisableOnlyTwoFactorMethod (400)
     │   ├── NoPasswordProvider (400)
+    │   ├── InvalidTwoFactorCode (400), InvalidTotpSetupToken (400)
     │   ├── Unauthorized (401)
     │   │   ├── AuthenticationRequired, InvalidCredentials
     │   │   ├── AccessTokenInvalid, AccessTokenExpired
@@ -19,7 +21,8 @@ the problem is detected and rendered into ``application/problem+json`` by one er
     │   │   ├── TwoFactorTokenMissing, TwoFactorTokenInvalid, TwoFactorTokenExpired
     │   │   └── RefreshTokenInvalid, RefreshTokenExpired
     │   ├── UserNotFound (404)
-    │   └── EmailAlreadyRegistered (409)
+    │   ├── EmailAlreadyRegistered (409)
+    │   └── TooManyAttempts (429, with ``Retry-After``)
     └── ServerError (5xx)
         ├── InternalError (500)
         ├── AllowlistReadingFailure (500)
@@ -31,6 +34,7 @@ the problem is detected and rendered into ``application/problem+json`` by one er
         ├── PostCommitSideEffectFailure (500)
         ├── NotImplementedYet (501)
         └── ServiceUnavailable (503)
+            └── EmailDisabled
 
 The 401 family also exposes ``status_code``: Connexion picks which security error to raise
 among several failed alternatives by that attribute.
@@ -71,6 +75,11 @@ class TwoFactorMethodAlreadyDisabled(NotModified):
     default_detail = "This two-factor method is not enabled."
 
 
+class TwoFactorMethodAlreadyEnabled(NotModified):
+    code = "TWO_FACTOR_METHOD_ALREADY_ENABLED"
+    default_detail = "This two-factor method is already enabled."
+
+
 class ClientError(ServiceError):
     status = 400
 
@@ -90,6 +99,16 @@ class CannotDisableOnlyTwoFactorMethod(ClientError):
 class NoPasswordProvider(ClientError):
     code = "NO_PASSWORD_PROVIDER"
     default_detail = "This account has no password, so its two-factor methods cannot be changed."
+
+
+class InvalidTwoFactorCode(ClientError):
+    code = "INVALID_TWO_FACTOR_CODE"
+    default_detail = "The code is not correct or has expired."
+
+
+class InvalidTotpSetupToken(ClientError):
+    code = "INVALID_TOTP_SETUP_TOKEN"
+    default_detail = "The TOTP setup token is not valid or has expired. Start the setup again."
 
 
 class Unauthorized(ClientError):
@@ -176,6 +195,17 @@ class EmailAlreadyRegistered(ClientError):
     default_detail = "An account with this email address already exists."
 
 
+class TooManyAttempts(ClientError):
+    status = 429
+    code = "TOO_MANY_ATTEMPTS"
+    default_detail = "Too many attempts. Wait before trying again."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        #: Seconds until the next attempt may succeed (the ``Retry-After`` header).
+        self.retry_after = max(1, retry_after)
+
+
 class ServerError(ServiceError):
     status = 500
 
@@ -233,3 +263,8 @@ class ServiceUnavailable(ServerError):
     status = 503
     code = "SERVICE_UNAVAILABLE"
     default_detail = "The service is not ready."
+
+
+class EmailDisabled(ServiceUnavailable):
+    code = "EMAIL_DISABLED"
+    default_detail = "Email is not enabled on this service."

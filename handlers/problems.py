@@ -23,6 +23,7 @@ from handlers.errors import (
     InternalError,
     InvalidRequest,
     ServiceError,
+    TooManyAttempts,
     Unauthorized,
 )
 from handlers.web import REQUEST_ID_KEY
@@ -67,6 +68,8 @@ def service_error(request: ConnexionRequest, error: Exception) -> ConnexionRespo
     headers: dict[str, str] = {}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = error.challenge
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
     if error.status == 304:
         # HTTP forbids a body on 304: the code travels in a header.
         return ConnexionResponse(status_code=304, headers={"X-Error-Code": error.code})

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from handlers.errors import NotImplementedYet
 from handlers.model import TwoFactorMethod
 from handlers.presenters import principal_body
-from handlers.services.second_factors import SecurityChangeRequest
+from handlers.services.guard import SecurityChangeRequest
 from handlers.web import Credentials, json_response, request_info, services
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.errors import ServiceError
+from handlers.errors import PostCommitSideEffectFailure, ServiceError
 from handlers.mail.mailer import MailDeliveryError, Mailer
 from handlers.mail.rendering import AlertContent, AlertRenderer
 from handlers.model import TwoFactorMethod
@@ -62,6 +62,19 @@ class AlertDelivery:
             principal_id, alert_id, secrets.token_hex(8), now, self._window(now, now)
         )
         return None if claimed is None else self._attempt(claimed)
+
+    def send_after_commit(self, principal_id: str, alert_id: str) -> None:
+        """The change is committed and its alert queued: try to send it once, right away.
+
+        If that fails the alert stays queued for the worker and the caller learns it through
+        ``PostCommitSideEffectFailure`` (the change itself is not undone).
+        """
+        try:
+            status = self.deliver(principal_id, alert_id)
+        except ServiceError:
+            status = "pending"
+        if status == "pending":
+            raise PostCommitSideEffectFailure()
 
     def deliver_due(self, *, ignore_backoff: bool = False, limit: int = 100) -> DeliveryReport:
         """One pass over the due alerts (``ignore_backoff``: every pending one, for operators)."""

@@ -14,6 +14,7 @@ from handlers.services.alerts import AlertPolicy
 from handlers.services.authentication import AuthenticationService
 from handlers.services.clock import Clock
 from handlers.services.crypto import EmailHasher, FieldCipher
+from handlers.services.guard import SecurityChangeGuard
 from handlers.services.passwords import PasswordHasher
 from handlers.services.second_factors import SecondFactorService
 from handlers.services.sessions import SessionService
@@ -68,6 +69,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         clock,
     )
     accounts = AccountService(principals, sessions, passwords, email_hash, clock)
+    guard = SecurityChangeGuard(principals, passwords)
     mailer = mailer_for(settings)
     policy = AlertPolicy(
         email_enabled=mailer is not None,
@@ -100,8 +102,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         ),
         second_factors=SecondFactorService(
             principals,
+            guard,
             sessions,
-            passwords,
             clock,
             policy,
             alerts,

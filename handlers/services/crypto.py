@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -52,6 +54,30 @@ class FieldCipher:
                 "An encrypted field failed its integrity check."
             ) from None
 
+    def seal_text(self, plaintext: str, context: str) -> str:
+        """Encrypt into one URL-safe string (for a token claim): ``kid.nonce.ciphertext``."""
+        sealed = self.encrypt(plaintext, context)
+        return ".".join((sealed["kid"], _b64(sealed["nonce"]), _b64(sealed["ct"])))
+
+    def open_text(self, text: str, context: str) -> str:
+        key_id, _, rest = text.partition(".")
+        nonce, _, ciphertext = rest.partition(".")
+        try:
+            sealed = {"kid": key_id, "nonce": _unb64(nonce), "ct": _unb64(ciphertext)}
+        except (ValueError, binascii.Error):
+            raise DatabaseEncryptionFailure(
+                "A sealed value is not in the expected format."
+            ) from None
+        return self.decrypt(sealed, context)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
 
 class EmailHasher:
     """Keyed hash of the normalised address: finds a user by email without storing it in clear."""
@@ -60,7 +86,12 @@ class EmailHasher:
         self._key = key
 
     def __call__(self, email: str) -> str:
-        return hmac.new(self._key, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+        return keyed_hash(self._key, "email", normalize_email(email))
+
+
+def keyed_hash(key: bytes, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of ``value``, separated by ``purpose`` so one hash never stands for another."""
+    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def normalize_email(email: str) -> str:

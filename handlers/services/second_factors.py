@@ -8,18 +8,13 @@ re-read and answered truthfully instead of being lost.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from handlers.errors import (
     CannotDisableOnlyTwoFactorMethod,
     DatabaseFailure,
-    NoPasswordProvider,
-    PostCommitSideEffectFailure,
-    ServiceError,
     TwoFactorMethodAlreadyDisabled,
-    UserNotFound,
 )
-from handlers.model import Principal, RequestInfo, TwoFactorMethod
+from handlers.model import Principal, TwoFactorMethod
 from handlers.services.alert_delivery import AlertDelivery
 from handlers.services.alerts import (
     AlertKind,
@@ -29,11 +24,9 @@ from handlers.services.alerts import (
     security_event,
 )
 from handlers.services.clock import Clock
+from handlers.services.guard import SecurityChangeGuard, SecurityChangeRequest
 from handlers.services.locales import resolve_locale
-from handlers.services.passwords import PasswordHasher
 from handlers.services.sessions import SessionService
-from handlers.services.step_up import require_step_up_for, require_unused_step_up
-from handlers.services.tokens import AccessClaims, StepUpClaims
 from handlers.store.principals import PrincipalStore
 
 # A filter miss means another change won the race; each retry re-reads and re-checks, and the
@@ -42,21 +35,12 @@ from handlers.store.principals import PrincipalStore
 _MAX_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class SecurityChangeRequest:
-    access: AccessClaims
-    step_up: StepUpClaims
-    request: RequestInfo
-    locale: str | None = None
-    accept_language: str | None = None
-
-
 class SecondFactorService:
     def __init__(
         self,
         principals: PrincipalStore,
+        guard: SecurityChangeGuard,
         sessions: SessionService,
-        passwords: PasswordHasher,
         clock: Clock,
         alert_policy: AlertPolicy,
         alerts: AlertDelivery,
@@ -64,8 +48,8 @@ class SecondFactorService:
         alert_locales: Collection[str],
     ) -> None:
         self._principals = principals
+        self._guard = guard
         self._sessions = sessions
-        self._passwords = passwords
         self._clock = clock
         self._alert_policy = alert_policy
         self._alerts = alerts
@@ -73,12 +57,9 @@ class SecondFactorService:
         self._alert_locales = alert_locales
 
     def disable(self, method: TwoFactorMethod, change: SecurityChangeRequest) -> Principal:
-        require_step_up_for(change.access, change.step_up)
         origin: ChangeOrigin | None = None
         for _ in range(_MAX_ATTEMPTS):
-            principal = self._load_user(change.access.sub)
-            require_unused_step_up(principal, change.step_up)
-            self._require_password_identity(principal)
+            principal = self._guard.check(change)
             if method not in principal.methods:
                 raise TwoFactorMethodAlreadyDisabled()
             if len(principal.methods) == 1:
@@ -91,35 +72,11 @@ class SecondFactorService:
                 alert = queued_alert(AlertKind.TWO_FACTOR_REMOVED, method, locale, origin, now)
             event = security_event(AlertKind.TWO_FACTOR_REMOVED, method, origin, now)
             if self._principals.remove_method(principal, method, event=event, alert=alert, now=now):
-                changed = self._load_user(principal.id)
+                changed = self._guard.load_user(principal.id)
                 if alert is not None:
-                    self._send_now(principal.id, alert["id"])
+                    self._alerts.send_after_commit(principal.id, alert["id"])
                 return changed
         raise DatabaseFailure("The account kept changing during the request; nothing was changed.")
-
-    def _send_now(self, principal_id: str, alert_id: str) -> None:
-        """The change is committed and its alert queued: try to send it once, right away.
-
-        If that fails the alert stays queued for the worker, and the client is told so (the
-        change itself is not undone).
-        """
-        try:
-            status = self._alerts.deliver(principal_id, alert_id)
-        except ServiceError:
-            status = "pending"
-        if status == "pending":
-            raise PostCommitSideEffectFailure()
-
-    def _load_user(self, principal_id: str) -> Principal:
-        principal = self._principals.get(principal_id)
-        if principal is None or principal.is_guest:
-            raise UserNotFound()
-        return principal
-
-    def _require_password_identity(self, principal: Principal) -> None:
-        if principal.password_hash is None:
-            raise NoPasswordProvider()
-        self._passwords.ensure_parseable(principal.password_hash)
 
     def _alert_locale(self, change: SecurityChangeRequest, principal: Principal) -> str:
         return resolve_locale(

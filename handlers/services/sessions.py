@@ -93,6 +93,11 @@ class SessionService:
         self._allowlist.revoke_session(session_id)
         self._sessions.delete(session_id)
 
+    def end_other_sessions(self, principal_id: str, keep_session_id: str) -> None:
+        """After a second factor is added, sessions that never proved it are ended (ASVS 7.4.3)."""
+        self._allowlist.revoke_other_sessions(principal_id, keep_session_id)
+        self._sessions.delete_others(principal_id, keep_session_id)
+
     def session(self, session_id: str) -> SessionRecord | None:
         return self._sessions.get(session_id)
 

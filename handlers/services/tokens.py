@@ -72,6 +72,15 @@ class TwoFactorClaims:
 
 
 @dataclass(frozen=True)
+class TotpSetupClaims:
+    sub: str
+    jti: str
+    #: The pending secret and recovery codes, encrypted: nobody can read them from the token.
+    sealed: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class _Failures:
     invalid: type[errors.ServiceError]
     expired: type[errors.ServiceError]
@@ -82,7 +91,7 @@ _FAILURES = {
     TokenType.REFRESH: _Failures(errors.RefreshTokenInvalid, errors.RefreshTokenExpired),
     TokenType.STEP_UP: _Failures(errors.StepUpTokenInvalid, errors.StepUpTokenExpired),
     TokenType.TWO_FACTOR: _Failures(errors.TwoFactorTokenInvalid, errors.TwoFactorTokenExpired),
-    TokenType.TOTP_SETUP: _Failures(errors.InvalidRequest, errors.InvalidRequest),
+    TokenType.TOTP_SETUP: _Failures(errors.InvalidTotpSetupToken, errors.InvalidTotpSetupToken),
 }
 
 TWO_FACTOR_TOKEN_TTL = 300
@@ -132,6 +141,9 @@ class TokenService:
 
     def issue_two_factor(self, sub: str) -> IssuedToken:
         return self._issue(TokenType.TWO_FACTOR, sub, {})
+
+    def issue_totp_setup(self, sub: str, sealed: str) -> IssuedToken:
+        return self._issue(TokenType.TOTP_SETUP, sub, {"setup": sealed})
 
     def _issue(self, token_type: TokenType, sub: str, extra: dict[str, Any]) -> IssuedToken:
         now = self._clock.now().replace(microsecond=0)
@@ -197,6 +209,15 @@ class TokenService:
     def verify_two_factor(self, token: str) -> TwoFactorClaims:
         claims, expires_at = self._verify(token, TokenType.TWO_FACTOR)
         return TwoFactorClaims(sub=claims["sub"], jti=claims["jti"], expires_at=expires_at)
+
+    def verify_totp_setup(self, token: str) -> TotpSetupClaims:
+        claims, expires_at = self._verify(token, TokenType.TOTP_SETUP)
+        return TotpSetupClaims(
+            sub=claims["sub"],
+            jti=claims["jti"],
+            sealed=_text_claim(claims, "setup", errors.InvalidTotpSetupToken),
+            expires_at=expires_at,
+        )
 
     def _verify(self, token: str, expected: TokenType) -> tuple[dict[str, Any], datetime]:
         failures = _FAILURES[expected]

@@ -30,6 +30,7 @@ class Collections:
     principals: Collection[Document]
     sessions: Collection[Document]
     allowlist: Collection[Document]
+    attempts: Collection[Document]
 
 
 class Stores:
@@ -46,6 +47,7 @@ class Stores:
             principals=main["principals"],
             sessions=main["sessions"],
             allowlist=allowlist_db["access_token_allowlist"],
+            attempts=main["failed_attempts"],
         )
 
     def ping(self) -> None:
@@ -74,6 +76,9 @@ class Stores:
         collections.allowlist.create_index([("sessionId", ASCENDING)], name="sessionId")
         collections.allowlist.create_index([("principalId", ASCENDING)], name="principalId")
         collections.allowlist.create_index(
+            [("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expiresAt_ttl"
+        )
+        collections.attempts.create_index(
             [("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expiresAt_ttl"
         )
 

@@ -75,31 +75,86 @@ class PrincipalStore:
         alert: dict[str, Any] | None,
         now: datetime,
     ) -> bool:
-        """Disable ``method`` if, and only if, the document is still as ``principal`` saw it.
+        """Disable ``method`` if, and only if, the document is still as ``principal`` saw it."""
+        remaining = [m for m in principal.methods if m is not method]
+        preferred = principal.preferred_method
+        if preferred is method or preferred is None:
+            preferred = remaining[0] if remaining else None
+        return self._change_security(
+            principal,
+            {
+                "twoFactor.methods": [m.value for m in remaining],
+                "twoFactor.preferred": preferred.value if preferred else None,
+            },
+            unset=[f"twoFactor.{method.value}"],
+            event=event,
+            alert=alert,
+            now=now,
+        )
+
+    def add_method(
+        self,
+        principal: Principal,
+        method: TwoFactorMethod,
+        state: dict[str, Any],
+        *,
+        event: dict[str, Any],
+        alert: dict[str, Any] | None,
+        now: datetime,
+        also_set: dict[str, Any] | None = None,
+    ) -> bool:
+        """Enable ``method`` with its ``state``, if the document is as ``principal`` saw it."""
+        methods = [*principal.methods, method]
+        preferred = principal.preferred_method or method
+        return self._change_security(
+            principal,
+            {
+                "twoFactor.methods": [m.value for m in methods],
+                "twoFactor.preferred": preferred.value,
+                f"twoFactor.{method.value}": state,
+                **(also_set or {}),
+            },
+            event=event,
+            alert=alert,
+            now=now,
+        )
+
+    def set_preferred_method(
+        self, principal: Principal, method: TwoFactorMethod, *, event: dict[str, Any], now: datetime
+    ) -> bool:
+        return self._change_security(
+            principal, {"twoFactor.preferred": method.value}, event=event, alert=None, now=now
+        )
+
+    def _change_security(
+        self,
+        principal: Principal,
+        changes: dict[str, Any],
+        *,
+        event: dict[str, Any],
+        alert: dict[str, Any] | None,
+        now: datetime,
+        unset: list[str] | None = None,
+    ) -> bool:
+        """Apply a security change if, and only if, the document is still as ``principal`` saw it.
 
         One conditional update does the whole change: the filter pins the enabled methods and the
         step-up generation read by the caller, so a concurrent change makes it miss (``False``)
-        instead of leaving the user without a second factor or consuming a step-up token twice.
-        The security event and the alert are written in the same update, so a committed change
-        always has its alert queued (no multi-document transaction needed).
+        instead of leaving the user without a second factor or using a step-up token twice. The
+        generation is bumped (consuming the step-up token), and the security event and the alert
+        are written in the same update, so a committed change always has its alert queued (no
+        multi-document transaction needed).
         """
-        remaining = [m.value for m in principal.methods if m is not method]
-        preferred = principal.preferred_method
-        if preferred is method or preferred is None:
-            preferred = TwoFactorMethod(remaining[0]) if remaining else None
         push: dict[str, Any] = {"securityEvents": {"$each": [event], "$slice": -_HISTORY_LENGTH}}
         if alert is not None:
             push["alertOutbox"] = alert
         update: dict[str, Any] = {
-            "$set": {
-                "twoFactor.methods": remaining,
-                "twoFactor.preferred": preferred.value if preferred else None,
-                "lastActive": now,
-            },
-            "$unset": {f"twoFactor.{method.value}": ""},
+            "$set": {**changes, "lastActive": now},
             "$inc": {"stepUpGeneration": 1},
             "$push": push,
         }
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
         with database_errors():
             result = self._collection.update_one(
                 {
@@ -109,5 +164,79 @@ class PrincipalStore:
                     "twoFactor.methods": [m.value for m in principal.methods],
                 },
                 update,
+            )
+        return result.modified_count == 1
+
+    def use_totp_step(self, principal_id: str, step: int) -> bool:
+        """Accept a TOTP time step once: only if it is later than every step accepted before."""
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal_id),
+                    "twoFactor.methods": TwoFactorMethod.TOTP.value,
+                    "twoFactor.totp.lastUsedStep": {"$lt": step},
+                },
+                {"$set": {"twoFactor.totp.lastUsedStep": step}},
+            )
+        return result.modified_count == 1
+
+    def use_recovery_code(self, principal_id: str, code_hash: str) -> bool:
+        """Remove one recovery code hash; ``False`` when it was already used."""
+        with database_errors():
+            result = self._collection.update_one(
+                {"_id": ObjectId(principal_id), "twoFactor.totp.recoveryCodes": code_hash},
+                {"$pull": {"twoFactor.totp.recoveryCodes": code_hash}},
+            )
+        return result.modified_count == 1
+
+    def store_email_code(
+        self,
+        principal_id: str,
+        code_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        resend_at: datetime,
+    ) -> bool:
+        """Keep a new emailed code unless the previous one is still in its resend cooldown."""
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal_id),
+                    "$or": [
+                        {"emailCode": {"$exists": False}},
+                        {"emailCode.resendAt": {"$lte": now}},
+                    ],
+                },
+                {
+                    "$set": {
+                        "emailCode": {
+                            "hash": code_hash,
+                            "expiresAt": expires_at,
+                            "resendAt": resend_at,
+                        }
+                    }
+                },
+            )
+        return result.modified_count == 1
+
+    def email_code_resend_at(self, principal_id: str) -> datetime | None:
+        with database_errors():
+            document = self._collection.find_one(
+                {"_id": ObjectId(principal_id)}, projection={"emailCode.resendAt": 1}
+            )
+        code = (document or {}).get("emailCode")
+        resend_at = code.get("resendAt") if isinstance(code, dict) else None
+        return resend_at if isinstance(resend_at, datetime) else None
+
+    def use_email_code(self, principal_id: str, code_hash: str, now: datetime) -> bool:
+        """Consume the emailed code if it matches and has not expired (single use)."""
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal_id),
+                    "emailCode.hash": code_hash,
+                    "emailCode.expiresAt": {"$gt": now},
+                },
+                {"$unset": {"emailCode": ""}},
             )
         return result.modified_count == 1

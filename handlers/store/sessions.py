@@ -73,6 +73,12 @@ class SessionStore:
             )
         return result.modified_count == 1
 
+    def delete_others(self, principal_id: str, keep_session_id: str) -> None:
+        with database_errors():
+            self._collection.delete_many(
+                {"principalId": principal_id, "_id": {"$ne": keep_session_id}}
+            )
+
     def delete(self, session_id: str) -> None:
         with database_errors():
             self._collection.delete_one({"_id": session_id})

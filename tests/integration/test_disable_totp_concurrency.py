@@ -14,7 +14,7 @@ import pytest
 from handlers.errors import ServiceError
 from handlers.model import RequestInfo, TwoFactorMethod
 from handlers.services.container import Services, build_services
-from handlers.services.second_factors import SecurityChangeRequest
+from handlers.services.guard import SecurityChangeRequest
 from handlers.store.principals import PrincipalStore
 from tests.support.api import Account, Api
 

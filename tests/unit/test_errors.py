@@ -42,6 +42,11 @@ OTHER_CODES = [
     ("INTERNAL_ERROR", 500),
     ("NOT_IMPLEMENTED", 501),
     ("SERVICE_UNAVAILABLE", 503),
+    ("TWO_FACTOR_METHOD_ALREADY_ENABLED", 304),
+    ("INVALID_TWO_FACTOR_CODE", 400),
+    ("INVALID_TOTP_SETUP_TOKEN", 400),
+    ("TOO_MANY_ATTEMPTS", 429),
+    ("EMAIL_DISABLED", 503),
 ]
 
 #: Reason phrases written out, so the test does not reuse the implementation's own lookup.
@@ -51,6 +56,7 @@ REASON_PHRASES = {
     401: "Unauthorized",
     404: "Not Found",
     409: "Conflict",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     501: "Not Implemented",
     503: "Service Unavailable",
