@@ -26,6 +26,9 @@ from schemathesis import APIOperation, AuthContext, Case
 
 from contract.support import METHOD_STATES, Seeder, Tokens
 
+Operation = APIOperation[Any, Any, Any, Any]
+GeneratedCase = Case[Any]
+
 # Header-borne security schemes of openapi.yaml: the header each is read from, and the
 # placeholder written at generation time. The cookie schemes are alternatives of these.
 _SCHEMES: dict[str, tuple[str, str]] = {
@@ -38,7 +41,7 @@ _SCHEMES: dict[str, tuple[str, str]] = {
 _ORDER = ("refreshToken", "twoFactorToken", "stepUpToken", "accessToken")
 
 
-def security_schemes(operation: APIOperation) -> frozenset[str]:
+def security_schemes(operation: Operation) -> frozenset[str]:
     """Every scheme named by any alternative of the operation's security requirements."""
     raw: dict[str, Any] = operation.definition.raw
     requirements = raw.get("security", operation.schema.raw_schema.get("security", []))
@@ -48,11 +51,11 @@ def security_schemes(operation: APIOperation) -> frozenset[str]:
 class SeededUserAuth:
     """Registered with ``schema.auth(refresh_interval=None)``: no caching, one call per case."""
 
-    def get(self, case: Case, context: AuthContext) -> frozenset[str] | None:
+    def get(self, case: GeneratedCase, context: AuthContext) -> frozenset[str] | None:
         schemes = security_schemes(case.operation) & _SCHEMES.keys()
         return schemes or None
 
-    def set(self, case: Case, data: frozenset[str], context: AuthContext) -> None:
+    def set(self, case: GeneratedCase, data: frozenset[str], context: AuthContext) -> None:
         for scheme in _ORDER:
             if scheme in data:
                 header, placeholder = _SCHEMES[scheme]
@@ -67,7 +70,7 @@ class CaseCredentials:
         self.principal_id = principal_id
         self._cases: Counter[str] = Counter()
 
-    def fill(self, case: Case) -> None:
+    def fill(self, case: GeneratedCase) -> None:
         """Replace the hook's placeholders in ``case`` with real credentials of a new session."""
         wanted = {
             header: scheme
@@ -86,7 +89,7 @@ class CaseCredentials:
         for header, scheme in wanted.items():
             case.headers[header] = values[scheme]
 
-    def _next_case(self, operation: APIOperation) -> Tokens:
+    def _next_case(self, operation: Operation) -> Tokens:
         # Counted per operation, so each operation walks the whole cycle whatever runs before it.
         number = self._cases[operation.label]
         self._cases[operation.label] += 1

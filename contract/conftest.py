@@ -6,14 +6,13 @@ Collected only by ``pytest contract/`` (the project's ``testpaths`` is ``tests``
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import pytest
 from schemathesis.python import asgi
 
 from contract.auth import CaseCredentials
-from contract.inprocess import APP, AppSlot
+from contract.inprocess import APP, OUTCOMES, AppSlot, Outcomes
 from contract.support import (
     METHOD_STATES,
     PASSWORD,
@@ -25,8 +24,6 @@ from contract.support import (
 from handlers.app import create_app
 from handlers.config import Settings
 from tests.support.secantus import SecantusServer
-
-Outcomes = defaultdict[str, Counter[int]]
 
 
 @pytest.fixture(scope="session")
@@ -88,5 +85,15 @@ def case_credentials(seeder: Seeder, principal_id: str) -> CaseCredentials:
 
 @pytest.fixture(scope="session")
 def outcomes() -> Outcomes:
-    """Status codes seen per operation, for the checks that outcomes were really reached."""
-    return defaultdict(Counter)
+    """Status codes per operation: checked by test_core_operation_reached_its_outcomes and
+    printed at the end of the run."""
+    return OUTCOMES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not OUTCOMES:
+        return
+    terminalreporter.section("status codes per operation (in-process contract run)")
+    for label, counts in OUTCOMES.items():
+        seen = ", ".join(f"{status}x{count}" for status, count in sorted(counts.items()))
+        terminalreporter.write_line(f"{label}: {seen}")

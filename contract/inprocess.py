@@ -1,4 +1,4 @@
-"""The app under test as Schemathesis sees it in-process: one ASGI entry point for the run.
+"""State of the in-process run: the app under test as Schemathesis sees it, and what it answered.
 
 Schemathesis binds the app to the schema when the schema is loaded (module import, before any
 fixture) and ends the app's lifespan after every test item, while the service's lifespan closes
@@ -8,14 +8,19 @@ and each test item points the slot at a freshly created app (``contract/conftest
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from collections import Counter, defaultdict
+
+from connexion import AsyncApp
+from schemathesis.python.asgi import Receive, Scope, Send
+
+Outcomes = defaultdict[str, Counter[int]]
 
 
 class AppSlot:
     """An ASGI app that forwards everything, lifespan included, to the current app."""
 
     def __init__(self) -> None:
-        self.current: ASGIApp | None = None
+        self.current: AsyncApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.current is None:
@@ -24,3 +29,6 @@ class AppSlot:
 
 
 APP = AppSlot()
+
+# Status codes seen per operation ("DELETE /auth/2fa/totp" -> {200: 17, 304: 17, ...}).
+OUTCOMES: Outcomes = defaultdict(Counter)
