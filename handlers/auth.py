@@ -14,7 +14,6 @@ from handlers.presenters import (
     tokens_body,
 )
 from handlers.services.accounts import Registration
-from handlers.services.sessions import ClientInfo
 from handlers.web import (
     ACCESS_COOKIE,
     REFRESH_COOKIE,
@@ -22,6 +21,7 @@ from handlers.web import (
     TWO_FACTOR_COOKIE,
     Credentials,
     clear_cookies,
+    client_info,
     json_response,
     request_info,
     services,
@@ -103,8 +103,3 @@ def status(token_info: dict[str, Any] | None = None) -> Response:
             "stepUpExpiresAt": timestamp(report.step_up_expires_at),
         }
     )
-
-
-def client_info(session: dict[str, Any] | None) -> ClientInfo:
-    session = session or {}
-    return ClientInfo(browser=session.get("browser"), os=session.get("os"))

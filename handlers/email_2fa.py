@@ -1,21 +1,31 @@
-"""HTTP operations of the ``email-2fa`` tag (arriving with the second-factors issue)."""
+"""HTTP operations of the ``email-2fa`` tag: emailed one-time codes as a second factor."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from handlers.errors import NotImplementedYet
+from connexion import request
+from starlette.responses import Response
 
-_PENDING = "Email codes arrive with the second-factors issue."
-
-
-def send_code(token_info: dict[str, Any]) -> None:
-    raise NotImplementedYet(_PENDING)
-
-
-def enable(token_info: dict[str, Any], body: dict[str, Any]) -> None:
-    raise NotImplementedYet(_PENDING)
+from handlers.model import TwoFactorMethod
+from handlers.presenters import principal_body
+from handlers.web import Credentials, json_response, security_change, services
 
 
-def disable(token_info: dict[str, Any], locale: str | None = None) -> None:
-    raise NotImplementedYet(_PENDING)
+def send_code(token_info: dict[str, Any]) -> Response:
+    credentials = Credentials.of(token_info)
+    claims = credentials.access or credentials.require_two_factor()
+    cooldown = services().email_codes.send(claims.sub, request.headers.get("accept-language"))
+    return json_response({"cooldown": cooldown})
+
+
+def enable(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
+    principal = services().enrollment.enable_email(security_change(token_info), body["code"])
+    return json_response(principal_body(principal))
+
+
+def disable(token_info: dict[str, Any], locale: str | None = None) -> Response:
+    principal = services().second_factors.disable(
+        TwoFactorMethod.EMAIL, security_change(token_info, locale)
+    )
+    return json_response(principal_body(principal))

@@ -32,7 +32,6 @@ the problem is detected and rendered into ``application/problem+json`` by one er
         ├── InvalidUserDocument (500)
         ├── InvalidPrincipalDocument (500)
         ├── PostCommitSideEffectFailure (500)
-        ├── NotImplementedYet (501)
         └── ServiceUnavailable (503)
             └── EmailDisabled
 
@@ -251,12 +250,6 @@ class PostCommitSideEffectFailure(ServerError):
         "Your change was saved, but the security alert email could not be sent yet. "
         "It will be retried automatically."
     )
-
-
-class NotImplementedYet(ServerError):
-    status = 501
-    code = "NOT_IMPLEMENTED"
-    default_detail = "This operation is not implemented yet."
 
 
 class ServiceUnavailable(ServerError):

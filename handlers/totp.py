@@ -4,38 +4,63 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
-from handlers.errors import NotImplementedYet
 from handlers.model import TwoFactorMethod
-from handlers.presenters import principal_body
-from handlers.services.guard import SecurityChangeRequest
-from handlers.web import Credentials, json_response, request_info, services
+from handlers.presenters import principal_body, tokens_body
+from handlers.web import (
+    STEP_UP_COOKIE,
+    Credentials,
+    client_info,
+    json_response,
+    request_info,
+    security_change,
+    services,
+    set_session_cookies,
+    set_token_cookie,
+)
 
 
 def disable_totp(token_info: dict[str, Any], locale: str | None = None) -> Response:
-    credentials = Credentials.of(token_info)
     principal = services().second_factors.disable(
-        TwoFactorMethod.TOTP,
-        SecurityChangeRequest(
-            access=credentials.require_access(),
-            step_up=credentials.require_step_up(),
-            request=request_info(),
-            locale=locale,
-            accept_language=request.headers.get("accept-language"),
-        ),
+        TwoFactorMethod.TOTP, security_change(token_info, locale)
     )
     return json_response(principal_body(principal))
 
 
-def begin_setup(token_info: dict[str, Any]) -> None:
-    raise NotImplementedYet("TOTP setup arrives with the second-factors issue.")
+def begin_setup(token_info: dict[str, Any]) -> Response:
+    setup = services().enrollment.begin_totp_setup(security_change(token_info))
+    return json_response(
+        {
+            "secret": setup.secret,
+            "totpAuthUrl": setup.uri,
+            "qrCode": setup.qr_code,
+            "recoveryCodes": setup.recovery_codes,
+            "token": setup.token,
+        }
+    )
 
 
-def confirm_setup(token_info: dict[str, Any], body: dict[str, Any]) -> None:
-    raise NotImplementedYet("TOTP setup arrives with the second-factors issue.")
+def confirm_setup(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
+    principal = services().enrollment.confirm_totp_setup(
+        security_change(token_info), body["token"], body["code"]
+    )
+    return json_response(principal_body(principal))
 
 
-def recover(token_info: dict[str, Any], body: dict[str, Any]) -> None:
-    raise NotImplementedYet("Recovery codes arrive with the second-factors issue.")
+def recover(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
+    pending = Credentials.of(token_info).require_two_factor()
+    tokens, step_up = services().two_factor.recover(
+        pending, body["code"], client_info(None), request_info()
+    )
+    response = json_response(
+        {
+            "twoFactorRequired": False,
+            **tokens_body(tokens),
+            "stepUpToken": step_up.token,
+            "stepUpExpiresIn": step_up.lifetime,
+        }
+    )
+    set_session_cookies(response, tokens.access, tokens.refresh)
+    set_token_cookie(response, STEP_UP_COOKIE, step_up)
+    return response

@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 
 from handlers.model import RequestInfo
 from handlers.services.container import Services
+from handlers.services.guard import SecurityChangeRequest
+from handlers.services.sessions import ClientInfo
 from handlers.services.tokens import (
     AccessClaims,
     IssuedToken,
@@ -33,6 +35,24 @@ TWO_FACTOR_HEADER = "X-Two-Factor-Authentication-Token"
 def services() -> Services:
     found: Services = request.scope[SERVICES_KEY]
     return found
+
+
+def security_change(token_info: dict[str, Any], locale: str | None = None) -> SecurityChangeRequest:
+    """The verified access and step-up proofs of the request, with where it came from."""
+    credentials = Credentials.of(token_info)
+    return SecurityChangeRequest(
+        access=credentials.require_access(),
+        step_up=credentials.require_step_up(),
+        request=request_info(),
+        locale=locale,
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
+def client_info(session: dict[str, Any] | None) -> ClientInfo:
+    """What the client says about itself at sign-in (``session`` of the login body)."""
+    session = session or {}
+    return ClientInfo(browser=session.get("browser"), os=session.get("os"))
 
 
 def request_info() -> RequestInfo:
@@ -82,6 +102,11 @@ class Credentials:
         if self.step_up is None:
             raise RuntimeError("operation declared without a step-up credential")
         return self.step_up
+
+    def require_two_factor(self) -> TwoFactorClaims:
+        if self.two_factor is None:
+            raise RuntimeError("operation declared without a two-factor credential")
+        return self.two_factor
 
 
 _CREDENTIAL_FIELDS = {"access", "step_up", "two_factor", "refresh"}

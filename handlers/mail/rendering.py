@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_datetime
 from email.utils import make_msgid
@@ -72,18 +72,48 @@ class AlertRenderer:
             "security_url": self._identity.security_settings_url,
             "support": self._identity.support_contact,
         }
-        message = EmailMessage()
-        message["Subject"] = values["headline"]
-        message["From"] = self._identity.sender
-        message["To"] = content.recipient_email
-        message["Date"] = rfc2822_datetime(content.occurred_at)
-        message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
-        message.set_content(environment.get_template("security_alert.txt").render(values))
-        message.add_alternative(
-            environment.get_template("security_alert.html").render(values), subtype="html"
+        message = self._message(
+            values["headline"],
+            content.recipient_email,
+            content.locale,
+            environment.get_template("security_alert.txt").render(values),
+            environment.get_template("security_alert.html").render(values),
         )
+        message.replace_header("Date", rfc2822_datetime(content.occurred_at))
+        return message
+
+    def render_code(
+        self, recipient_email: str, recipient_name: str, code: str, minutes: int, locale: str
+    ) -> EmailMessage:
+        """The email carrying a one-time code (second factor or address confirmation)."""
+        environment = _environment(locale)
+        subject = translations_for(locale).gettext("Your verification code")
+        values = {
+            "subject": subject,
+            "name": recipient_name,
+            "code": code,
+            "minutes": minutes,
+            "security_url": self._identity.security_settings_url,
+        }
+        return self._message(
+            subject,
+            recipient_email,
+            locale,
+            environment.get_template("email_code.txt").render(values),
+            environment.get_template("email_code.html").render(values),
+        )
+
+    def _message(self, subject: str, to: str, locale: str, text: str, html: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self._identity.sender
+        message["To"] = to
+        message["Date"] = rfc2822_datetime(datetime.now(UTC))
+        message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
         # After the parts: setting the content replaces every Content-* header.
-        message["Content-Language"] = content.locale.replace("_", "-")
+        message["Content-Language"] = locale.replace("_", "-")
         return message
 
 

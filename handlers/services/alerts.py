@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers.model import RequestInfo, TwoFactorMethod
+from handlers.model import Principal, RequestInfo, TwoFactorMethod
+from handlers.services.locales import resolve_locale
+
+if TYPE_CHECKING:
+    from handlers.services.guard import SecurityChangeRequest
 
 
 class AlertKind(StrEnum):
+    """What happened; the kind of a security-history entry, and of its alert if it has one."""
+
     TWO_FACTOR_REMOVED = "two_factor_removed"
     TWO_FACTOR_ADDED = "two_factor_added"
+    PREFERRED_METHOD_CHANGED = "preferred_two_factor_method_changed"
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,7 @@ class AlertPolicy:
             AlertKind.TWO_FACTOR_REMOVED: self.two_factor_removed,
             AlertKind.TWO_FACTOR_ADDED: self.two_factor_added,
         }
-        return self.email_enabled and enabled[kind]
+        return self.email_enabled and enabled.get(kind, False)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,37 @@ class ChangeOrigin:
     request: RequestInfo
     browser: str | None = None
     os: str | None = None
+
+
+class AlertComposer:
+    """Builds the outbox entry of a change, in the locale the request and the user ask for."""
+
+    def __init__(
+        self, policy: AlertPolicy, default_locale: str, available_locales: Collection[str]
+    ) -> None:
+        self._policy = policy
+        self._default_locale = default_locale
+        self._available = available_locales
+
+    def compose(
+        self,
+        kind: AlertKind,
+        method: TwoFactorMethod,
+        change: SecurityChangeRequest,
+        principal: Principal,
+        origin: ChangeOrigin,
+        now: datetime,
+    ) -> dict[str, Any] | None:
+        if not self._policy.wants(kind):
+            return None
+        locale = resolve_locale(
+            requested=change.locale,
+            stored=principal.locale,
+            accept_language=change.accept_language,
+            default=self._default_locale,
+            available=self._available,
+        )
+        return queued_alert(kind, method, locale, origin, now)
 
 
 def queued_alert(

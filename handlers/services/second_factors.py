@@ -7,8 +7,6 @@ re-read and answered truthfully instead of being lost.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from handlers.errors import (
     CannotDisableOnlyTwoFactorMethod,
     DatabaseFailure,
@@ -16,16 +14,9 @@ from handlers.errors import (
 )
 from handlers.model import Principal, TwoFactorMethod
 from handlers.services.alert_delivery import AlertDelivery
-from handlers.services.alerts import (
-    AlertKind,
-    AlertPolicy,
-    ChangeOrigin,
-    queued_alert,
-    security_event,
-)
+from handlers.services.alerts import AlertComposer, AlertKind, ChangeOrigin, security_event
 from handlers.services.clock import Clock
 from handlers.services.guard import SecurityChangeGuard, SecurityChangeRequest
-from handlers.services.locales import resolve_locale
 from handlers.services.sessions import SessionService
 from handlers.store.principals import PrincipalStore
 
@@ -42,19 +33,15 @@ class SecondFactorService:
         guard: SecurityChangeGuard,
         sessions: SessionService,
         clock: Clock,
-        alert_policy: AlertPolicy,
+        composer: AlertComposer,
         alerts: AlertDelivery,
-        default_locale: str,
-        alert_locales: Collection[str],
     ) -> None:
         self._principals = principals
         self._guard = guard
         self._sessions = sessions
         self._clock = clock
-        self._alert_policy = alert_policy
+        self._composer = composer
         self._alerts = alerts
-        self._default_locale = default_locale
-        self._alert_locales = alert_locales
 
     def disable(self, method: TwoFactorMethod, change: SecurityChangeRequest) -> Principal:
         origin: ChangeOrigin | None = None
@@ -64,12 +51,11 @@ class SecondFactorService:
                 raise TwoFactorMethodAlreadyDisabled()
             if len(principal.methods) == 1:
                 raise CannotDisableOnlyTwoFactorMethod()
-            origin = origin or self._origin(change)
+            origin = origin or self._sessions.change_origin(change.access.sid, change.request)
             now = self._clock.now()
-            alert = None
-            if self._alert_policy.wants(AlertKind.TWO_FACTOR_REMOVED):
-                locale = self._alert_locale(change, principal)
-                alert = queued_alert(AlertKind.TWO_FACTOR_REMOVED, method, locale, origin, now)
+            alert = self._composer.compose(
+                AlertKind.TWO_FACTOR_REMOVED, method, change, principal, origin, now
+            )
             event = security_event(AlertKind.TWO_FACTOR_REMOVED, method, origin, now)
             if self._principals.remove_method(principal, method, event=event, alert=alert, now=now):
                 changed = self._guard.load_user(principal.id)
@@ -77,21 +63,3 @@ class SecondFactorService:
                     self._alerts.send_after_commit(principal.id, alert["id"])
                 return changed
         raise DatabaseFailure("The account kept changing during the request; nothing was changed.")
-
-    def _alert_locale(self, change: SecurityChangeRequest, principal: Principal) -> str:
-        return resolve_locale(
-            requested=change.locale,
-            stored=principal.locale,
-            accept_language=change.accept_language,
-            default=self._default_locale,
-            available=self._alert_locales,
-        )
-
-    def _origin(self, change: SecurityChangeRequest) -> ChangeOrigin:
-        session = self._sessions.session(change.access.sid)
-        return ChangeOrigin(
-            session_id=change.access.sid,
-            request=change.request,
-            browser=session.browser if session else None,
-            os=session.os if session else None,
-        )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from handlers.errors import AccessTokenExpired, RefreshTokenInvalid
 from handlers.model import Principal, RequestInfo
+from handlers.services.alerts import ChangeOrigin
 from handlers.services.clock import Clock
 from handlers.services.tokens import AccessClaims, IssuedToken, RefreshClaims, TokenService
 from handlers.store.allowlist import AccessTokenAllowlist
@@ -97,6 +98,16 @@ class SessionService:
         """After a second factor is added, sessions that never proved it are ended (ASVS 7.4.3)."""
         self._allowlist.revoke_other_sessions(principal_id, keep_session_id)
         self._sessions.delete_others(principal_id, keep_session_id)
+
+    def change_origin(self, session_id: str, request: RequestInfo) -> ChangeOrigin:
+        """Where a change made in this session came from (the session knows browser and OS)."""
+        session = self._sessions.get(session_id)
+        return ChangeOrigin(
+            session_id=session_id,
+            request=request,
+            browser=session.browser if session else None,
+            os=session.os if session else None,
+        )
 
     def session(self, session_id: str) -> SessionRecord | None:
         return self._sessions.get(session_id)

@@ -431,15 +431,10 @@ def test_wrong_method_returns_a_405_problem(api: Api) -> None:
     assert response.json()["code"] == "METHOD_NOT_ALLOWED"
 
 
-def test_an_operation_of_a_later_issue_answers_501_after_its_security(api: Api) -> None:
-    account = api.account()
+def test_totp_setup_without_credentials_answers_401(api: Api) -> None:
+    response = api.http.get("/auth/2fa/totp/setup")
 
-    anonymous = api.http.get("/auth/2fa/totp/setup")
-    placeholder = api.http.get("/auth/2fa/totp/setup", headers=account.headers())
-
-    assert anonymous.json()["code"] == "AUTHENTICATION_REQUIRED"
-    assert placeholder.status_code == 501
-    assert placeholder.json()["code"] == "NOT_IMPLEMENTED"
+    assert response.json()["code"] == "AUTHENTICATION_REQUIRED"
 
 
 def test_every_response_carries_a_request_id(api: Api) -> None:
