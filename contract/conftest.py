@@ -24,6 +24,7 @@ from contract.support import (
 from handlers.app import create_app
 from handlers.config import Settings
 from tests.support.secantus import SecantusServer
+from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +40,16 @@ def mongodb_uri() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(mongodb_uri: str) -> Settings:
-    return Keys.generate().settings(mongodb_uri, new_database_name())
+def smtp_port() -> Iterator[int]:
+    """A real SMTP server, so alerts and emailed codes are delivered as in production."""
+    sink = SmtpSink().start()
+    yield sink.port
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(mongodb_uri: str, smtp_port: int) -> Settings:
+    return Keys.generate().settings(mongodb_uri, new_database_name(), smtp_port)
 
 
 @pytest.fixture

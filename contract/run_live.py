@@ -45,6 +45,7 @@ from contract.support import (
 )
 from handlers.config import Settings
 from tests.support.secantus import SecantusServer, free_port
+from tests.support.smtp import SmtpSink
 
 BIN = Path(sys.executable).parent
 SERVER_LOG = Path(__file__).resolve().parent / "live-server.log"
@@ -119,9 +120,10 @@ def run_live() -> list[Stage]:
 def live_stages() -> list[Stage]:
     keys = Keys.generate()
     database = SecantusServer().start()
+    mail = SmtpSink().start()
     try:
-        settings = keys.settings(database.uri, new_database_name())
-        environment = server_environment(keys, database.uri, settings.mongodb_database)
+        settings = keys.settings(database.uri, new_database_name(), mail.port)
+        environment = server_environment(settings, keys)
         port = free_port()
         with SERVER_LOG.open("w") as log, running_server(port, environment, log):
             base_url = f"http://127.0.0.1:{port}/api"
@@ -136,16 +138,20 @@ def live_stages() -> list[Stage]:
                 run_cli("live: logout", base_url, headers, include=LOGOUT),
             ]
     finally:
+        mail.stop()
         database.stop()
 
 
-def server_environment(keys: Keys, mongodb_uri: str, database: str) -> dict[str, str]:
+def server_environment(settings: Settings, keys: Keys) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARIABLES}
     return {
         **inherited,
         **keys.environment(),
-        "MONGODB_URI": mongodb_uri,
-        "MONGODB_DATABASE": database,
+        "MONGODB_URI": str(settings.mongodb_uri),
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "SMTP_HOST": str(settings.smtp_host),
+        "SMTP_PORT": str(settings.smtp_port),
+        "SMTP_TLS": settings.smtp_tls,
     }
 
 

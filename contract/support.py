@@ -69,10 +69,13 @@ class Keys:
             "HASH_KEY": _b64(self.hash_key),
         }
 
-    def settings(self, mongodb_uri: str, database: str) -> Settings:
+    def settings(self, mongodb_uri: str, database: str, smtp_port: int) -> Settings:
         return Settings(
             mongodb_uri=mongodb_uri,
             mongodb_database=database,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            smtp_tls="none",
             jwt_signing_keys=(self.jwt,),
             encryption_keys=(self.encryption,),
             hash_key=self.hash_key,

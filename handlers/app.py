@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from handlers.middleware import RequestContextMiddleware
 from handlers.security import SECURITY_MAP
 from handlers.services.clock import Clock, SystemClock
 from handlers.services.container import Services, build_services
+from handlers.spec_index import SpecIndex
 
 logger = logging.getLogger("handlers.app")
 
@@ -60,9 +62,11 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
+    spec = SpecIndex.load(SPECIFICATION)
     app.add_error_handler(ServiceError, problems.service_error)
-    app.add_error_handler(ProblemException, problems.connexion_problem)
-    app.add_error_handler(HTTPException, problems.http_exception)
+    app.add_error_handler(ProblemException, partial(problems.connexion_problem, spec=spec))
+    app.add_error_handler(HTTPException, partial(problems.http_exception, spec=spec))
+    app.add_error_handler(UnicodeDecodeError, problems.undecodable_body)
     app.add_error_handler(Exception, problems.unexpected_error)
     return app
 

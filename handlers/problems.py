@@ -24,8 +24,11 @@ from handlers.errors import (
     InvalidRequest,
     ServiceError,
     TooManyAttempts,
+    TwoFactorTokenMissing,
     Unauthorized,
 )
+from handlers.security import has_access_credential
+from handlers.spec_index import SpecIndex
 from handlers.web import REQUEST_ID_KEY
 
 logger = logging.getLogger("handlers.problems")
@@ -76,21 +79,38 @@ def service_error(request: ConnexionRequest, error: Exception) -> ConnexionRespo
     return _problem(request, error.status, error.code, error.detail, headers)
 
 
-def connexion_problem(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+def connexion_problem(
+    request: ConnexionRequest, error: Exception, *, spec: SpecIndex
+) -> ConnexionResponse:
     assert isinstance(error, ProblemException)
     if isinstance(error, OAuthProblem) and error.status == 401:
-        # Connexion's generic 401: no alternative of the security list had its credential.
+        # Connexion's generic 401: no alternative of the security list had all its credentials.
+        if spec.missing_two_factor_token(
+            request.url.path, request.method, has_access_credential(request)
+        ):
+            return service_error(request, TwoFactorTokenMissing())
         return service_error(request, AuthenticationRequired())
     if isinstance(error, BadRequestProblem):
         return service_error(request, InvalidRequest(_validation_detail(error.detail)))
     if error.status >= 500:
         logger.error("%s on %s %s: %s", error.title, request.method, request.url.path, error.detail)
-    return _generic(request, error.status, dict(error.headers or {}))
+    return _generic(request, error.status, {})
 
 
-def http_exception(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+def http_exception(
+    request: ConnexionRequest, error: Exception, *, spec: SpecIndex
+) -> ConnexionResponse:
     assert isinstance(error, HTTPException)
-    return _generic(request, error.status_code, dict(error.headers or {}))
+    headers: dict[str, str] = {}
+    if error.status_code == 405:
+        # Starlette only knows the first route of a path; the spec knows all its methods.
+        headers["Allow"] = ", ".join(spec.allowed_methods(request.url.path))
+    return _generic(request, error.status_code, headers)
+
+
+def undecodable_body(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    """A JSON body that is not UTF-8 fails inside Connexion's validator, before any handler."""
+    return service_error(request, InvalidRequest("The request body is not valid UTF-8 JSON."))
 
 
 def unexpected_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
@@ -108,8 +128,7 @@ def unexpected_error(request: ConnexionRequest, error: Exception) -> ConnexionRe
 def _generic(request: ConnexionRequest, status: int, headers: dict[str, str]) -> ConnexionResponse:
     code = _CODE_BY_STATUS.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST")
     detail = _SAFE_DETAIL.get(status, HTTPStatus(status).description or HTTPStatus(status).phrase)
-    kept = {name: value for name, value in headers.items() if name.lower() in {"allow"}}
-    return _problem(request, status, code, detail, kept)
+    return _problem(request, status, code, detail, headers)
 
 
 def _problem(

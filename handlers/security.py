@@ -11,8 +11,8 @@ Conventions (they implement the contract's check order with Connexion's OR-of-AN
   401, which ``handlers.problems`` answers as ``AUTHENTICATION_REQUIRED``.
 * A header credential wins over its cookie: a cookie function steps aside (``None``) when the
   header is present, so an invalid header fails even next to a valid cookie.
-* Step-up and two-factor functions raise ``..._MISSING`` themselves when neither the header nor
-  the cookie is present; they only run once the access credential of their alternative passed.
+* Step-up functions raise ``STEP_UP_TOKEN_MISSING`` themselves when neither the header nor the
+  cookie is present; they only run once the access credential of their alternative passed.
 * Every error raised is a ``ServiceError`` whose ``status_code`` lets Connexion choose among
   failed alternatives.
 """
@@ -33,7 +33,6 @@ from handlers.errors import (
     RefreshTokenInvalid,
     ServiceError,
     StepUpTokenMissing,
-    TwoFactorTokenMissing,
 )
 from handlers.services.container import Services
 from handlers.web import (
@@ -141,21 +140,21 @@ def _step_up(request: ConnexionRequest, token: str) -> TokenInfo:
 # Two-factor pending token ---------------------------------------------------------------------
 
 
+# Unlike the step-up token, the 2FA token is sometimes an alternative to the access token
+# (POST /auth/2fa/email/send), so its absence is not an error here: when no alternative is
+# complete, ``handlers.problems`` tells a missing 2FA token from a missing access token.
+
+
 def two_factor_from_header(request: ConnexionRequest) -> TokenInfo | None:
     token = _header(request, TWO_FACTOR_HEADER)
-    if token is None:
-        _require_cookie(request, TWO_FACTOR_COOKIE, TwoFactorTokenMissing)
-        return None
-    return _two_factor(request, token)
+    return None if token is None else _two_factor(request, token)
 
 
 def two_factor_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
     if _header(request, TWO_FACTOR_HEADER) is not None:
         return None
     token = _cookie(request, TWO_FACTOR_COOKIE)
-    if token is None:
-        raise TwoFactorTokenMissing()
-    return _two_factor(request, token)
+    return None if token is None else _two_factor(request, token)
 
 
 def _two_factor(request: ConnexionRequest, token: str) -> TokenInfo:
@@ -214,6 +213,12 @@ def _header(request: ConnexionRequest, name: str) -> str | None:
 
 def _cookie(request: ConnexionRequest, name: str) -> str | None:
     return cookie(request.headers, name)
+
+
+def has_access_credential(request: Any) -> bool:
+    """An ``Authorization: Bearer`` header or an ``access_token`` cookie, valid or not."""
+    authorization = request.headers.get("Authorization", "")
+    return authorization.lower().startswith("bearer") or _cookie(request, ACCESS_COOKIE) is not None
 
 
 def _require_cookie(request: ConnexionRequest, name: str, missing: type[Exception]) -> None:

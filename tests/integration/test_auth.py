@@ -462,3 +462,54 @@ def test_a_principal_id_in_a_token_that_does_not_exist_is_user_not_found(api: Ap
 
     assert response.status_code == 404
     assert response.json()["code"] == "USER_NOT_FOUND"
+
+
+def test_a_body_that_is_not_utf8_answers_400(api: Api) -> None:
+    response = api.http.post(
+        "/auth/register", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_REQUEST"
+
+
+def test_405_lists_every_method_of_the_path(api: Api) -> None:
+    response = api.http.put("/auth/2fa/totp/setup")
+
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "AUTHENTICATION_REQUIRED"),
+        ({"Authorization": "Bearer not-a-jwt"}, "ACCESS_TOKEN_INVALID"),
+        ({"X-Two-Factor-Authentication-Token": "not-a-jwt"}, "TWO_FACTOR_TOKEN_INVALID"),
+    ],
+)
+def test_email_send_takes_an_access_or_a_2fa_token(
+    api: Api, headers: dict[str, str], code: str
+) -> None:
+    response = api.http.post("/auth/2fa/email/send", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+
+
+def test_2fa_login_without_its_token_answers_two_factor_token_missing(api: Api) -> None:
+    response = api.http.post("/auth/2fa/login", json={"totp": "123456"})
+
+    assert response.json()["code"] == "TWO_FACTOR_TOKEN_MISSING"
+
+
+def test_2fa_step_up_checks_the_access_token_before_the_2fa_token(api: Api) -> None:
+    account = api.account()
+
+    anonymous = api.http.post("/auth/2fa/step-up", json={"totp": "123456"})
+    without_pending = api.http.post(
+        "/auth/2fa/step-up", json={"totp": "123456"}, headers=bearer(account.access_token)
+    )
+
+    assert anonymous.json()["code"] == "AUTHENTICATION_REQUIRED"
+    assert without_pending.json()["code"] == "TWO_FACTOR_TOKEN_MISSING"

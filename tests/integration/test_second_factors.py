@@ -453,4 +453,4 @@ def test_2fa_login_without_pending_token_answers_401(api: Api) -> None:
     response = api.http.post("/auth/2fa/login", json={"totp": "123456"})
 
     assert response.status_code == 401
-    assert response.json()["code"] in {"AUTHENTICATION_REQUIRED", "TWO_FACTOR_TOKEN_MISSING"}
+    assert response.json()["code"] == "TWO_FACTOR_TOKEN_MISSING"
