@@ -23,6 +23,7 @@ from handlers.services.crypto import EmailHasher
 from handlers.services.passwords import PasswordHasher
 from handlers.services.sessions import ClientInfo, SessionService, SessionTokens
 from handlers.services.step_up import require_step_up_for, require_unused_step_up
+from handlers.services.throttle import Throttle
 from handlers.services.tokens import AccessClaims, IssuedToken, TokenService
 from handlers.store.principals import PrincipalStore
 
@@ -55,6 +56,8 @@ class AuthenticationService:
         passwords: PasswordHasher,
         email_hash: EmailHasher,
         tokens: TokenService,
+        throttle: Throttle,
+        address_throttle: Throttle,
     ) -> None:
         self._principals = principals
         self._accounts = accounts
@@ -62,16 +65,28 @@ class AuthenticationService:
         self._passwords = passwords
         self._email_hash = email_hash
         self._tokens = tokens
+        self._throttle = throttle
+        self._address_throttle = address_throttle
 
     def sign_in(
         self, email: str, password: str, client: ClientInfo, request: RequestInfo
     ) -> SignInResult:
+        # Per account (guessing one password) and per address (trying many accounts).
+        account_key = f"login-account:{self._email_hash(email)}"
+        address_key = f"login-address:{request.ip}"
+        self._throttle.check(account_key)
+        self._address_throttle.check(address_key)
         principal = self._principals.find_by_email_hash(self._email_hash(email))
+        valid = False
         if principal is None or principal.password_hash is None:
             self._passwords.verify_decoy(password)
+        else:
+            valid = self._passwords.verify(principal.password_hash, password)
+        if principal is None or not valid:
+            self._throttle.failed(account_key)
+            self._address_throttle.failed(address_key)
             raise InvalidCredentials()
-        if not self._passwords.verify(principal.password_hash, password):
-            raise InvalidCredentials()
+        self._throttle.succeeded(account_key)
         if principal.two_factor_enabled:
             return SignInResult(challenge=self._challenge(principal))
         return SignInResult(tokens=self._sessions.start(principal, client, request))
@@ -86,8 +101,12 @@ class AuthenticationService:
             raise NoPasswordProvider()
         if password is None:
             raise InvalidRequest("The password is required.")
+        key = f"step-up:{principal.id}"
+        self._throttle.check(key)
         if not self._passwords.verify(principal.password_hash, password):
+            self._throttle.failed(key)
             raise InvalidCredentials("The password is not correct.")
+        self._throttle.succeeded(key)
         if principal.two_factor_enabled:
             return StepUpResult(challenge=self._challenge(principal))
         return StepUpResult(step_up=self._step_up_token(principal, access, ("pwd",)))

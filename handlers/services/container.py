@@ -20,7 +20,7 @@ from handlers.services.guard import SecurityChangeGuard
 from handlers.services.passwords import PasswordHasher
 from handlers.services.second_factors import SecondFactorService
 from handlers.services.sessions import SessionService
-from handlers.services.throttle import Throttle
+from handlers.services.throttle import MAX_FAILURES_PER_ADDRESS, Throttle
 from handlers.services.tokens import TokenService
 from handlers.services.two_factor_auth import TwoFactorAuthService
 from handlers.services.verification import SecondFactorVerifier
@@ -70,7 +70,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     )
     passwords = PasswordHasher()
     email_hash = EmailHasher(settings.hash_key)
-    throttle = Throttle(AttemptCounter(collections.attempts), clock)
+    counter = AttemptCounter(collections.attempts)
+    throttle = Throttle(counter, clock)
     sessions = SessionService(
         SessionStore(collections.sessions),
         AccessTokenAllowlist(collections.allowlist),
@@ -107,7 +108,14 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         sessions=sessions,
         accounts=accounts,
         authentication=AuthenticationService(
-            principals, accounts, sessions, passwords, email_hash, tokens
+            principals,
+            accounts,
+            sessions,
+            passwords,
+            email_hash,
+            tokens,
+            throttle,
+            Throttle(counter, clock, max_failures=MAX_FAILURES_PER_ADDRESS),
         ),
         second_factors=SecondFactorService(principals, guard, sessions, clock, composer, alerts),
         enrollment=EnrollmentService(

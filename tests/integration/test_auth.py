@@ -513,3 +513,47 @@ def test_2fa_step_up_checks_the_access_token_before_the_2fa_token(api: Api) -> N
 
     assert anonymous.json()["code"] == "AUTHENTICATION_REQUIRED"
     assert without_pending.json()["code"] == "TWO_FACTOR_TOKEN_MISSING"
+
+
+def test_five_wrong_passwords_block_the_account_even_for_the_right_one(api: Api) -> None:
+    _, email = api.register()
+
+    wrong = [
+        api.http.post("/auth/login", json={"email": email, "password": "nope"}).status_code
+        for _ in range(5)
+    ]
+    blocked = api.http.post("/auth/login", json={"email": email, "password": PASSWORD})
+
+    assert wrong == [401] * 5
+    assert blocked.status_code == 429
+    assert blocked.json()["code"] == "TOO_MANY_ATTEMPTS"
+    assert int(blocked.headers["retry-after"]) > 0
+
+
+def test_a_success_clears_the_failures_of_the_account(api: Api) -> None:
+    _, email = api.register()
+    for _ in range(4):
+        api.http.post("/auth/login", json={"email": email, "password": "nope"})
+    api.login(email)
+
+    after = [
+        api.http.post("/auth/login", json={"email": email, "password": "nope"}).status_code
+        for _ in range(4)
+    ]
+
+    assert after == [401] * 4
+
+
+def test_wrong_step_up_passwords_are_throttled_per_user(start_api: Callable[..., Api]) -> None:
+    timed = start_api()
+    account = timed.account()
+
+    def step_up(password: str, access: str = account.access_token) -> int:
+        return timed.http.post(
+            "/auth/step-up", json={"password": password}, headers=bearer(access)
+        ).status_code
+
+    assert [step_up("nope") for _ in range(5)] == [401] * 5
+    assert step_up(PASSWORD) == 429
+    timed.clock.advance(15 * 60 + 1)
+    assert step_up(PASSWORD, timed.login(account.email)["accessToken"]) == 200
