@@ -80,7 +80,7 @@ class FileMailer:
             path.write_bytes(bytes(message))
         except OSError as error:
             raise MailDeliveryError(type(error).__name__) from error
-        logger.info("security alert written to %s", path)
+        logger.info("email written to %s", path)
 
 
 def mailer_for(settings: Settings) -> Mailer | None:
