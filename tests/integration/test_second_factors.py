@@ -454,3 +454,29 @@ def test_2fa_login_without_pending_token_answers_401(api: Api) -> None:
 
     assert response.status_code == 401
     assert response.json()["code"] == "TWO_FACTOR_TOKEN_MISSING"
+
+
+def test_an_expired_setup_token_is_refused(api: Api, smtp_sink: SmtpSink) -> None:
+    user = User(api, smtp_sink)
+    setup = api.http.get("/auth/2fa/totp/setup", headers=user.headers).json()
+    api.clock.advance(10 * 60 + 1)
+    user.step_up = api.step_up(user.access)
+
+    response = api.http.post(
+        "/auth/2fa/totp/setup",
+        headers=user.headers,
+        json={"token": setup["token"], "code": pyotp.TOTP(setup["secret"]).at(api.clock.now())},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_TOTP_SETUP_TOKEN"
+
+
+def test_disabling_email_over_http_while_totp_stays(api: Api, smtp_sink: SmtpSink) -> None:
+    account = api.account(("totp", "email"))
+
+    response = api.http.delete("/auth/2fa/email", headers=account.headers())
+
+    assert response.status_code == 200, response.text
+    assert response.json()["twoFactorMethods"] == ["totp"]
+    assert "email" not in api.document(account.id)["twoFactor"]

@@ -295,3 +295,82 @@ def test_no_alert_is_sent_when_email_is_disabled(
     assert disable(api, account.headers()).status_code == 200
 
     assert own_sink.wait_for(account.email, timeout=0.5) == []
+
+
+def test_the_server_worker_retries_on_its_own(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port, alert_retry_interval=1)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+
+    api.clock.advance(31)
+
+    assert len(own_sink.wait_for(account.email, timeout=15)) == 1
+    assert api.document(account.id)["alertOutbox"][0]["status"] == "sent"
+
+
+def test_a_retry_with_a_fresh_step_up_answers_304_and_sends_no_second_alert(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+    # The committed change consumed the step-up token: prove the remaining factor again.
+    challenge = api.http.post(
+        "/auth/step-up",
+        json={"password": account.password},
+        headers={"Authorization": f"Bearer {account.access_token}"},
+    ).json()
+    pending = {"X-Two-Factor-Authentication-Token": challenge["twoFactorToken"]}
+    assert api.http.post("/auth/2fa/email/send", headers=pending).status_code == 200
+    [mailed] = own_sink.wait_for(account.email)
+    code = next(word for word in parts(mailed)[0].split() if word.isdigit() and len(word) == 6)
+    fresh = api.http.post(
+        "/auth/2fa/step-up",
+        json={"email": code},
+        headers=pending | {"Authorization": f"Bearer {account.access_token}"},
+    ).json()["stepUpToken"]
+
+    retried = disable(
+        api, {"Authorization": f"Bearer {account.access_token}", "X-Step-Up-Token": fresh}
+    )
+
+    assert retried.status_code == 304
+    assert len(api.document(account.id)["alertOutbox"]) == 1
+    subjects = [message["Subject"] for message in own_sink.messages_to(account.email)]
+    assert "A two-factor method was removed from your account" not in subjects
+
+
+def test_two_retry_commands_racing_send_the_alert_once(
+    start_api: Callable[..., Api], own_sink: SmtpSink
+) -> None:
+    api = start_api(smtp_port=own_sink.port)
+    account = api.account(("totp", "email"))
+    own_sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    own_sink.refusing = False
+    environ = {**os.environ, **settings_to_environ(api.settings)}
+
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "handlers", "alerts", "retry"],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [racer.communicate(timeout=60)[0] for racer in racers]
+
+    assert all(racer.returncode == 0 for racer in racers)
+    assert sorted(outputs) == [
+        "alerts: 0 sent, 0 failed, 0 dropped\n",
+        "alerts: 1 sent, 0 failed, 0 dropped\n",
+    ]
+    assert len(own_sink.messages_to(account.email)) == 1
