@@ -35,6 +35,8 @@ def matching_step(secret: str, code: str, moment: datetime) -> int | None:
 
     Every candidate is compared in constant time, whatever matched before it.
     """
+    if not (code.isascii() and code.isdigit() and len(code) == DIGITS):
+        return None  # compare_digest only takes ASCII; the spec only lets six digits through
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=TIME_STEP)
     current = time_step(moment)
     found = None

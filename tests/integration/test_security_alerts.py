@@ -17,7 +17,7 @@ from handlers.config import settings_to_environ
 from handlers.mail.catalogs import translations_for
 from handlers.services.container import build_services
 from tests.integration.test_disable_totp import assert_problem, disable, methods_in_store
-from tests.support.api import Api
+from tests.support.api import Account, Api
 from tests.support.smtp import SmtpSink
 
 
@@ -34,6 +34,18 @@ def own_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink().start()
     yield sink
     sink.stop()
+
+
+def alert_left_queued(
+    start_api: Callable[..., Api], sink: SmtpSink, **settings: Any
+) -> tuple[Api, Account]:
+    """TOTP disabled while the SMTP server refused: the change committed, the alert queued."""
+    api = start_api(smtp_port=sink.port, **settings)
+    account = api.account(("totp", "email"))
+    sink.refusing = True
+    assert disable(api, account.headers()).status_code == 500
+    sink.refusing = False
+    return api, account
 
 
 def test_disable_totp_sends_the_alert_to_the_user_once(api: Api, smtp_sink: SmtpSink) -> None:
@@ -165,11 +177,7 @@ def test_alert_with_smtp_server_down_answers_500_post_commit(
 def test_retrying_the_request_after_post_commit_failure_answers_304_without_a_second_alert(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink)
     fresh_step_up = api.http.post(
         "/auth/step-up",
         json={"password": account.password},
@@ -188,11 +196,7 @@ def test_retrying_the_request_after_post_commit_failure_answers_304_without_a_se
 def test_the_worker_sends_a_failed_alert_exactly_once_when_smtp_is_back(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink)
     workers = [build_services(api.settings, api.clock) for _ in range(4)]
     try:
         assert workers[0].alerts.deliver_due().sent == 0  # still backing off
@@ -224,11 +228,7 @@ def test_the_worker_sends_a_failed_alert_exactly_once_when_smtp_is_back(
 def test_the_retry_command_sends_queued_alerts_once(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink)
     environ = {**os.environ, **settings_to_environ(api.settings)}
 
     def retry() -> subprocess.CompletedProcess[str]:
@@ -252,11 +252,7 @@ def test_the_retry_command_sends_queued_alerts_once(
 def test_alert_kind_switched_off_after_queueing_is_dropped_and_recorded(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink)
     quiet = start_api(
         smtp_port=own_sink.port,
         security_alert_two_factor_removed=False,
@@ -275,21 +271,13 @@ def test_alert_kind_switched_off_after_queueing_is_dropped_and_recorded(
     assert own_sink.messages_to(account.email) == []
 
 
-def test_no_alert_is_sent_when_the_setting_is_off(
-    start_api: Callable[..., Api], own_sink: SmtpSink
+@pytest.mark.parametrize(
+    "switched_off", [{"security_alert_two_factor_removed": False}, {"email_enabled": False}]
+)
+def test_no_alert_is_sent_when_switched_off(
+    start_api: Callable[..., Api], own_sink: SmtpSink, switched_off: dict[str, bool]
 ) -> None:
-    api = start_api(smtp_port=own_sink.port, security_alert_two_factor_removed=False)
-    account = api.account(("totp", "email"))
-
-    assert disable(api, account.headers()).status_code == 200
-
-    assert own_sink.wait_for(account.email, timeout=0.5) == []
-
-
-def test_no_alert_is_sent_when_email_is_disabled(
-    start_api: Callable[..., Api], own_sink: SmtpSink
-) -> None:
-    api = start_api(smtp_port=own_sink.port, email_enabled=False)
+    api = start_api(smtp_port=own_sink.port, **switched_off)
     account = api.account(("totp", "email"))
 
     assert disable(api, account.headers()).status_code == 200
@@ -300,11 +288,7 @@ def test_no_alert_is_sent_when_email_is_disabled(
 def test_the_server_worker_retries_on_its_own(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port, alert_retry_interval=1)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink, alert_retry_interval=1)
 
     api.clock.advance(31)
 
@@ -315,11 +299,7 @@ def test_the_server_worker_retries_on_its_own(
 def test_a_retry_with_a_fresh_step_up_answers_304_and_sends_no_second_alert(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink)
     # The committed change consumed the step-up token: prove the remaining factor again.
     challenge = api.http.post(
         "/auth/step-up",
@@ -349,11 +329,7 @@ def test_a_retry_with_a_fresh_step_up_answers_304_and_sends_no_second_alert(
 def test_two_retry_commands_racing_send_the_alert_once(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.refusing = True
-    assert disable(api, account.headers()).status_code == 500
-    own_sink.refusing = False
+    api, account = alert_left_queued(start_api, own_sink)
     environ = {**os.environ, **settings_to_environ(api.settings)}
 
     racers = [
