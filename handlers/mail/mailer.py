@@ -63,7 +63,11 @@ class SmtpMailer:
             )
         smtp = smtplib.SMTP(self._host, self._port, timeout=_TIMEOUT_SECONDS)
         if self._tls == "starttls":
-            smtp.starttls(context=context)
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()  # the caller's ``with`` never got the connection
+                raise
         return smtp
 
 

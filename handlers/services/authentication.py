@@ -74,8 +74,8 @@ class AuthenticationService:
         # Per account (guessing one password) and per address (trying many accounts).
         account_key = f"login-account:{self._email_hash(email)}"
         address_key = f"login-address:{request.ip}"
-        self._throttle.check(account_key)
-        self._address_throttle.check(address_key)
+        self._throttle.reserve(account_key)
+        self._address_throttle.reserve(address_key)
         principal = self._principals.find_by_email_hash(self._email_hash(email))
         valid = False
         if principal is None or principal.password_hash is None:
@@ -83,10 +83,9 @@ class AuthenticationService:
         else:
             valid = self._passwords.verify(principal.password_hash, password)
         if principal is None or not valid:
-            self._throttle.failed(account_key)
-            self._address_throttle.failed(address_key)
-            raise InvalidCredentials()
-        self._throttle.succeeded(account_key)
+            raise InvalidCredentials()  # both reserved attempts stay counted
+        self._throttle.forget(account_key)
+        self._address_throttle.release(address_key)
         if principal.two_factor_enabled:
             return SignInResult(challenge=self._challenge(principal))
         return SignInResult(tokens=self._sessions.start(principal, client, request))
@@ -102,11 +101,10 @@ class AuthenticationService:
         if password is None:
             raise InvalidRequest("The password is required.")
         key = f"step-up:{principal.id}"
-        self._throttle.check(key)
+        self._throttle.reserve(key)
         if not self._passwords.verify(principal.password_hash, password):
-            self._throttle.failed(key)
             raise InvalidCredentials("The password is not correct.")
-        self._throttle.succeeded(key)
+        self._throttle.forget(key)
         if principal.two_factor_enabled:
             return StepUpResult(challenge=self._challenge(principal))
         return StepUpResult(step_up=self._step_up_token(principal, access, ("pwd",)))

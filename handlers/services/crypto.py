@@ -60,8 +60,9 @@ class FieldCipher:
         return ".".join((sealed["kid"], _b64(sealed["nonce"]), _b64(sealed["ct"])))
 
     def open_text(self, text: str, context: str) -> str:
-        key_id, _, rest = text.partition(".")
-        nonce, _, ciphertext = rest.partition(".")
+        # From the right: a key id may itself contain dots, nonce and ciphertext never do.
+        rest, _, ciphertext = text.rpartition(".")
+        key_id, _, nonce = rest.rpartition(".")
         try:
             sealed = {"kid": key_id, "nonce": _unb64(nonce), "ct": _unb64(ciphertext)}
         except (ValueError, binascii.Error):

@@ -96,11 +96,11 @@ class EnrollmentService:
             raise TwoFactorMethodAlreadyEnabled()
         secret, codes = self._open_setup(principal, token)
         throttle_key = f"user:{principal.id}"
-        self._throttle.check(throttle_key)
+        self._throttle.reserve(throttle_key)
         step = otp.matching_step(secret, code, self._clock.now())
         if step is None:
-            self._throttle.failed(throttle_key)
             raise InvalidTwoFactorCode()
+        self._throttle.forget(throttle_key)
         state = {
             "secret": self._principals.cipher.encrypt(
                 secret, sealed_context(principal.id, "totp.secret")

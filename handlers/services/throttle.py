@@ -1,4 +1,9 @@
-"""Throttling of guesses: at most a few wrong codes or passwords per key in fifteen minutes."""
+"""Throttling of guesses: at most a few wrong codes or passwords per key in fifteen minutes.
+
+An attempt is counted *before* the guess is checked (``reserve``), so concurrent requests cannot
+all slip past the limit; a success then forgets the count of a personal key (the account, the
+2FA token) or gives back its one attempt on a shared key (a client address).
+"""
 
 from __future__ import annotations
 
@@ -24,18 +29,20 @@ class Throttle:
         self._clock = clock
         self._max_failures = max_failures
 
-    def check(self, *keys: str) -> None:
-        """Raise ``TooManyAttempts`` when any key has used up its failures."""
+    def reserve(self, *keys: str) -> None:
+        """Count one attempt on every key; ``TooManyAttempts`` once a key is over its limit."""
         now = self._clock.now()
         for key in keys:
-            count, ends = self._counter.failures(key, now, WINDOW)
-            if count >= self._max_failures:
+            count, ends = self._counter.record_attempt(key, now, WINDOW)
+            if count > self._max_failures:
                 raise TooManyAttempts(retry_after=math.ceil((ends - now).total_seconds()))
 
-    def failed(self, *keys: str) -> None:
-        now = self._clock.now()
+    def forget(self, *keys: str) -> None:
+        """The attempt succeeded: the earlier failures of these personal keys no longer count."""
         for key in keys:
-            self._counter.record_failure(key, now, WINDOW)
+            self._counter.clear(key)
 
-    def succeeded(self, key: str) -> None:
-        self._counter.clear(key)
+    def release(self, *keys: str) -> None:
+        """The attempt succeeded: only give its own count back (the key is shared)."""
+        for key in keys:
+            self._counter.release(key)

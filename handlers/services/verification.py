@@ -50,7 +50,7 @@ class SecondFactorVerifier:
 
     def prove(self, principal: Principal, proof: Proof, keys: Sequence[str]) -> str:
         """Accept ``proof`` of one of the principal's enabled methods; its ``amr`` value."""
-        self._throttle.check(*keys)
+        self._throttle.reserve(*keys)
         if proof.method is TwoFactorMethod.TOTP:
             accepted = self._totp_accepted(principal, proof.code)
         else:
@@ -62,11 +62,11 @@ class SecondFactorVerifier:
 
     def require_email_code(self, principal: Principal, code: str, keys: Sequence[str]) -> None:
         """An emailed code proves the mailbox, whether or not email is a second factor yet."""
-        self._throttle.check(*keys)
+        self._throttle.reserve(*keys)
         self._settle(self._email_code_accepted(principal, code), keys)
 
     def use_recovery_code(self, principal: Principal, code: str, keys: Sequence[str]) -> None:
-        self._throttle.check(*keys)
+        self._throttle.reserve(*keys)
         typed = otp.normalize_recovery_code(code)
         hashes = principal.totp.recovery_code_hashes if principal.totp else ()
         # Every stored hash is checked, so the time taken does not tell which one matched.
@@ -86,5 +86,5 @@ class SecondFactorVerifier:
 
     def _settle(self, accepted: bool, keys: Sequence[str]) -> None:
         if not accepted:
-            self._throttle.failed(*keys)
-            raise InvalidTwoFactorCode()
+            raise InvalidTwoFactorCode()  # the reserved attempt stays counted
+        self._throttle.forget(*keys)

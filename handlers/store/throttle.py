@@ -1,6 +1,6 @@
-"""Failed-attempt counters in MongoDB, so every server process shares them.
+"""Attempt counters in MongoDB, so every server process shares them.
 
-One document per key (a 2FA token, a user, an account, an IP address) counts failures in a
+One document per key (a 2FA token, a user, an account, an IP address) counts attempts in a
 fixed window; a TTL index removes it when the window is over.
 """
 
@@ -25,7 +25,8 @@ class AttemptCounter:
             document = self._collection.find_one({"_id": key})
         return _count(document, now, window)
 
-    def record_failure(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """Count one attempt atomically; the count in the current window and when it ends."""
         with database_errors():
             document = self._collection.find_one_and_update(
                 {"_id": key},
@@ -35,7 +36,7 @@ class AttemptCounter:
             )
             count, ends = _count(document, now, window)
             if count == 0:
-                # The stored window was over: this failure opens a new one.
+                # The stored window was over: this attempt opens a new one.
                 document = self._collection.find_one_and_update(
                     {"_id": key},
                     {"$set": {"count": 1, "windowStart": now}},
@@ -44,6 +45,10 @@ class AttemptCounter:
                 count, ends = _count(document, now, window)
             self._collection.update_one({"_id": key}, {"$set": {"expiresAt": ends}})
         return count, ends
+
+    def release(self, key: str) -> None:
+        with database_errors():
+            self._collection.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
 
     def clear(self, key: str) -> None:
         with database_errors():

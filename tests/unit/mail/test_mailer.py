@@ -1,0 +1,258 @@
+"""Delivering email: which mailer the settings choose, .eml files in local mode, and SMTP against a
+real server that accepts, refuses or is not there."""
+
+from __future__ import annotations
+
+import gc
+import uuid
+import warnings
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from handlers.config import Settings
+from handlers.mail.mailer import FileMailer, MailDeliveryError, SmtpMailer, mailer_for
+from tests.support.secantus import free_port
+from tests.support.smtp import SmtpSink
+
+PASSWORD = "correct-horse-battery-staple-7f3a"
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    # This module's own server: making it refuse must not disturb the shared one.
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def refusing_sink(sink: SmtpSink) -> Iterator[SmtpSink]:
+    sink.refusing = True
+    yield sink
+    sink.refusing = False
+
+
+def new_message(subject: str = "Two-factor authentication was removed") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "twofactor-api <no-reply@example.com>"
+    message["To"] = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+    message["Subject"] = subject
+    message.set_content("Hello Ada,\n\nTOTP was removed from your account.\n")
+    message.add_alternative("<p>Hello Ada, TOTP was removed. Zoë ✓</p>", subtype="html")
+    return message
+
+
+def plain_smtp(sink: SmtpSink, **credentials: str) -> SmtpMailer:
+    return SmtpMailer("127.0.0.1", sink.port, "none", **credentials)
+
+
+# Choosing the mailer -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(Settings(email_enabled=False), id="local"),
+        pytest.param(Settings(email_enabled=False, smtp_host="127.0.0.1"), id="smtp-host"),
+        pytest.param(
+            Settings(email_enabled=False, mongodb_uri="mongodb://x", embedded_database=True),
+            id="embedded",
+        ),
+    ],
+)
+def test_no_mailer_when_email_is_disabled(settings: Settings) -> None:
+    assert mailer_for(settings) is None
+
+
+def test_an_smtp_host_gives_an_smtp_mailer_that_delivers_there(sink: SmtpSink) -> None:
+    settings = Settings(
+        mongodb_uri="mongodb://db.example.com",
+        smtp_host="127.0.0.1",
+        smtp_port=sink.port,
+        smtp_tls="none",
+    )
+    mailer = mailer_for(settings)
+    assert isinstance(mailer, SmtpMailer)
+    message = new_message()
+    mailer.send(message)
+    assert len(sink.wait_for(message["To"])) == 1
+
+
+def test_an_smtp_host_wins_over_the_local_file_mailer(tmp_path: Path) -> None:
+    settings = Settings(
+        mongodb_uri="mongodb://127.0.0.1:27017",
+        embedded_database=True,
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+    )
+    assert isinstance(mailer_for(settings), SmtpMailer)
+
+
+def test_the_embedded_database_without_smtp_writes_mail_under_the_data_directory(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path).with_embedded_database("mongodb://127.0.0.1:27017")
+    mailer = mailer_for(settings)
+    assert isinstance(mailer, FileMailer)
+    mailer.send(new_message())
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+def test_a_real_database_without_smtp_has_no_mailer(tmp_path: Path) -> None:
+    # A deployment must not silently write users' mail to its disk.
+    settings = Settings(mongodb_uri="mongodb://db.example.com", data_dir=tmp_path)
+    assert mailer_for(settings) is None
+    assert not (tmp_path / "mail").exists()
+
+
+def test_local_mode_before_its_database_started_has_no_mailer() -> None:
+    assert mailer_for(Settings()) is None
+
+
+# Files -------------------------------------------------------------------------------------
+
+
+def read_eml(path: Path) -> EmailMessage:
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_the_file_mailer_writes_each_message_as_an_eml_file(tmp_path: Path) -> None:
+    mailer = FileMailer(tmp_path)
+    first, second = new_message("First"), new_message("Second")
+    mailer.send(first)
+    mailer.send(second)
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == 2
+    assert all(path.suffix == ".eml" for path in files)
+    written = {message["Subject"]: message for message in map(read_eml, files)}
+    assert set(written) == {"First", "Second"}
+    assert written["First"]["To"] == first["To"]
+    assert written["Second"]["To"] == second["To"]
+
+
+def test_an_eml_file_parses_back_to_the_same_message(tmp_path: Path) -> None:
+    sent = new_message()
+    FileMailer(tmp_path).send(sent)
+    (path,) = tmp_path.iterdir()
+    read = read_eml(path)
+    for header in ("From", "To", "Subject"):
+        assert read[header] == sent[header]
+    text = read.get_body(("plain",))
+    html = read.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    assert "TOTP was removed from your account." in text.get_content()
+    assert "Zoë ✓" in html.get_content()
+
+
+def test_the_file_mailer_creates_its_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "data" / "mail"
+    FileMailer(directory).send(new_message())
+    assert len(list(directory.glob("*.eml"))) == 1
+
+
+def test_the_file_mailer_never_overwrites_a_message(tmp_path: Path) -> None:
+    mailer = FileMailer(tmp_path)
+    for _ in range(20):
+        mailer.send(new_message())
+    assert len(list(tmp_path.glob("*.eml"))) == 20
+
+
+def test_a_file_mailer_that_cannot_write_raises_a_delivery_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "mail"
+    blocker.write_text("a file where the directory should be")
+    with pytest.raises(MailDeliveryError):
+        FileMailer(blocker).send(new_message())
+
+
+# SMTP --------------------------------------------------------------------------------------
+
+
+def test_smtp_delivers_the_message_to_the_server(sink: SmtpSink) -> None:
+    sent = new_message()
+    plain_smtp(sink).send(sent)
+    (received,) = sink.wait_for(sent["To"])
+    assert received["Subject"] == sent["Subject"]
+    assert received["From"] == sent["From"]
+    html = received.get_body(("html",))
+    assert html is not None
+    assert "Zoë ✓" in html.get_content()
+
+
+def test_a_refused_message_raises_a_delivery_error_with_the_reply_code(
+    refusing_sink: SmtpSink,
+) -> None:
+    sent = new_message()
+    with pytest.raises(MailDeliveryError) as caught:
+        plain_smtp(refusing_sink).send(sent)
+    assert "451" in str(caught.value)
+    # The server's reply may quote the recipient: only the class and the code are kept.
+    assert sent["To"] not in str(caught.value)
+    assert refusing_sink.messages_to(sent["To"]) == []
+
+
+def test_a_server_that_is_not_there_raises_a_delivery_error() -> None:
+    mailer = SmtpMailer("127.0.0.1", free_port(), "none")
+    with pytest.raises(MailDeliveryError, match="ConnectionRefusedError"):
+        mailer.send(new_message())
+
+
+def test_a_failed_login_raises_a_delivery_error_without_the_password(sink: SmtpSink) -> None:
+    # The sink offers no AUTH over a plain connection, so the login cannot succeed.
+    sent = new_message()
+    mailer = plain_smtp(sink, username="ada", password=PASSWORD)
+    with pytest.raises(MailDeliveryError) as caught:
+        mailer.send(sent)
+    assert PASSWORD not in str(caught.value)
+    assert PASSWORD not in repr(caught.value)
+    assert sink.messages_to(sent["To"]) == []
+
+
+def test_credentials_are_not_sent_without_a_password(sink: SmtpSink) -> None:
+    # A username alone means no login: the message goes out as to an open relay.
+    sent = new_message()
+    plain_smtp(sink, username="ada").send(sent)
+    assert len(sink.wait_for(sent["To"])) == 1
+
+
+def test_starttls_refused_by_the_server_raises_a_delivery_error_and_sends_nothing(
+    sink: SmtpSink,
+) -> None:
+    # Never fall back to clear text when TLS was asked for.
+    sent = new_message()
+    mailer = SmtpMailer("127.0.0.1", sink.port, "starttls", username="ada", password=PASSWORD)
+    with warnings.catch_warnings():
+        # The connection this leaves open is the subject of the next test, not of this one.
+        warnings.simplefilter("ignore", ResourceWarning)
+        with pytest.raises(MailDeliveryError) as caught:
+            mailer.send(sent)
+        message = str(caught.value)
+        del caught
+        gc.collect()
+    assert PASSWORD not in message
+    assert sink.messages_to(sent["To"]) == []
+
+
+def test_a_failed_starttls_closes_its_connection(sink: SmtpSink) -> None:
+    mailer = SmtpMailer("127.0.0.1", sink.port, "starttls")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(MailDeliveryError) as caught:
+            mailer.send(new_message())
+        del caught
+        gc.collect()
+    leaks = [str(warning.message) for warning in seen if warning.category is ResourceWarning]
+    assert leaks == []
+
+
+def test_implicit_tls_against_a_plain_server_raises_a_delivery_error(sink: SmtpSink) -> None:
+    sent = new_message()
+    with pytest.raises(MailDeliveryError):
+        SmtpMailer("127.0.0.1", sink.port, "tls").send(sent)
+    assert sink.messages_to(sent["To"]) == []

@@ -1,0 +1,297 @@
+"""Failed-attempt counters in a real database, and the throttle that reads them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo import MongoClient
+from pymongo.collection import Collection
+
+from handlers.errors import DatabaseFailure, TooManyAttempts
+from handlers.services.throttle import MAX_FAILURES, WINDOW, Throttle
+from handlers.store.database import Document
+from handlers.store.throttle import AttemptCounter
+from tests.support.secantus import free_port
+
+#: Whole milliseconds: what MongoDB stores comes back unchanged.
+START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class SteppedClock:
+    """Stands still until the test moves it."""
+
+    def __init__(self, moment: datetime = START) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture(scope="module")
+def client(mongodb_uri: str) -> Iterator[MongoClient[Document]]:
+    # tz_aware as in handlers.store.database: stored windows come back comparable with now.
+    client: MongoClient[Document] = MongoClient(
+        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def collection(client: MongoClient[Document]) -> Iterator[Collection[Document]]:
+    database = client["unit_throttle"]
+    name = f"attempts_{uuid.uuid4().hex}"
+    yield database[name]
+    database.drop_collection(name)
+
+
+@pytest.fixture
+def counter(collection: Collection[Document]) -> AttemptCounter:
+    return AttemptCounter(collection)
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+def throttle(counter: AttemptCounter, clock: SteppedClock) -> Throttle:
+    return Throttle(counter, clock)
+
+
+# The counter -------------------------------------------------------------------------------
+
+
+def test_a_key_without_failures_counts_none_and_its_window_would_start_now(
+    counter: AttemptCounter,
+) -> None:
+    assert counter.failures("user:ada", START, WINDOW) == (0, START + WINDOW)
+
+
+def test_failures_are_counted_per_key(counter: AttemptCounter) -> None:
+    for expected in (1, 2, 3):
+        assert counter.record_attempt("user:ada", START, WINDOW) == (expected, START + WINDOW)
+    counter.record_attempt("user:bob", START, WINDOW)
+    assert counter.failures("user:ada", START, WINDOW) == (3, START + WINDOW)
+    assert counter.failures("user:bob", START, WINDOW) == (1, START + WINDOW)
+    assert counter.failures("user:eve", START, WINDOW)[0] == 0
+
+
+def test_the_window_starts_at_the_first_failure_and_does_not_slide(
+    counter: AttemptCounter,
+) -> None:
+    counter.record_attempt("user:ada", START, WINDOW)
+    later = START + timedelta(minutes=10)
+    assert counter.record_attempt("user:ada", later, WINDOW) == (2, START + WINDOW)
+    assert counter.failures("user:ada", later, WINDOW) == (2, START + WINDOW)
+
+
+def test_failures_still_count_until_the_last_instant_of_the_window(
+    counter: AttemptCounter,
+) -> None:
+    counter.record_attempt("user:ada", START, WINDOW)
+    last_instant = START + WINDOW - timedelta(milliseconds=1)
+    assert counter.failures("user:ada", last_instant, WINDOW)[0] == 1
+
+
+def test_failures_no_longer_count_once_the_window_is_over(counter: AttemptCounter) -> None:
+    counter.record_attempt("user:ada", START, WINDOW)
+    counter.record_attempt("user:ada", START, WINDOW)
+    over = START + WINDOW
+    assert counter.failures("user:ada", over, WINDOW) == (0, over + WINDOW)
+
+
+def test_a_failure_after_the_window_opens_a_new_window_at_one(counter: AttemptCounter) -> None:
+    for _ in range(4):
+        counter.record_attempt("user:ada", START, WINDOW)
+    later = START + WINDOW + timedelta(seconds=7)
+    assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
+    assert counter.record_attempt("user:ada", later, WINDOW) == (2, later + WINDOW)
+    assert counter.failures("user:ada", later + timedelta(minutes=1), WINDOW) == (
+        2,
+        later + WINDOW,
+    )
+
+
+def test_the_stored_counter_expires_when_its_window_ends(
+    counter: AttemptCounter, collection: Collection[Document]
+) -> None:
+    # The TTL index removes the document at expiresAt: it must be the end of the window.
+    counter.record_attempt("user:ada", START, WINDOW)
+    stored = collection.find_one({"_id": "user:ada"})
+    assert stored is not None
+    assert stored["expiresAt"] == START + WINDOW
+    later = START + WINDOW + timedelta(minutes=1)
+    counter.record_attempt("user:ada", later, WINDOW)
+    stored = collection.find_one({"_id": "user:ada"})
+    assert stored is not None
+    assert stored["expiresAt"] == later + WINDOW
+
+
+def test_clearing_a_key_forgets_its_failures_and_only_its_own(counter: AttemptCounter) -> None:
+    counter.record_attempt("user:ada", START, WINDOW)
+    counter.record_attempt("user:bob", START, WINDOW)
+    counter.clear("user:ada")
+    assert counter.failures("user:ada", START, WINDOW)[0] == 0
+    assert counter.failures("user:bob", START, WINDOW)[0] == 1
+    later = START + timedelta(minutes=1)
+    assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
+
+
+def test_clearing_a_key_without_failures_is_harmless(counter: AttemptCounter) -> None:
+    counter.clear("user:nobody")
+    assert counter.failures("user:nobody", START, WINDOW)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"count": 3},
+        {"windowStart": START},
+        {"count": "3", "windowStart": START},
+        {"count": 3, "windowStart": "2030-01-02T03:04:05Z"},
+    ],
+)
+def test_a_counter_document_of_another_shape_counts_as_no_failures(
+    counter: AttemptCounter, collection: Collection[Document], stored: Document
+) -> None:
+    collection.insert_one({"_id": "user:ada", **stored})
+    assert counter.failures("user:ada", START, WINDOW) == (0, START + WINDOW)
+
+
+def test_an_unreachable_database_is_a_database_failure() -> None:
+    # pymongo waits about 0.5 s per operation however low the timeouts: two operations only.
+    client: MongoClient[Document] = MongoClient(
+        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+        tz_aware=True,
+        serverSelectionTimeoutMS=100,
+        connectTimeoutMS=100,
+    )
+    try:
+        counter = AttemptCounter(client["unit_throttle"]["attempts"])
+        with pytest.raises(DatabaseFailure):
+            counter.failures("user:ada", START, WINDOW)
+        with pytest.raises(DatabaseFailure):
+            counter.record_attempt("user:ada", START, WINDOW)
+    finally:
+        client.close()
+
+
+# The throttle ------------------------------------------------------------------------------
+
+
+def fail(throttle: Throttle, times: int, *keys: str) -> None:
+    """``times`` wrong guesses: each reserved, none forgotten."""
+    for _ in range(times):
+        throttle.reserve(*keys)
+
+
+def test_the_throttle_allows_up_to_the_maximum_attempts(throttle: Throttle) -> None:
+    fail(throttle, MAX_FAILURES - 1, "token:t1")
+    throttle.reserve("token:t1")  # the last allowed guess
+
+
+def test_the_throttle_refuses_after_the_maximum_failures(
+    throttle: Throttle, clock: SteppedClock
+) -> None:
+    fail(throttle, MAX_FAILURES, "token:t1")
+    clock.advance(seconds=60)
+    with pytest.raises(TooManyAttempts) as caught:
+        throttle.reserve("token:t1")
+    # The window opened at the first attempt: 15 minutes less the minute that passed.
+    assert caught.value.retry_after == int(WINDOW.total_seconds()) - 60
+    assert caught.value.status == 429
+
+
+def test_retry_after_rounds_a_part_second_up(throttle: Throttle, clock: SteppedClock) -> None:
+    fail(throttle, MAX_FAILURES, "token:t1")
+    clock.advance(seconds=WINDOW.total_seconds() - 1.5)
+    with pytest.raises(TooManyAttempts) as caught:
+        throttle.reserve("token:t1")
+    assert caught.value.retry_after == 2
+
+
+def test_the_throttle_allows_again_once_the_window_is_over(
+    throttle: Throttle, clock: SteppedClock
+) -> None:
+    fail(throttle, MAX_FAILURES, "token:t1")
+    clock.advance(seconds=WINDOW.total_seconds())
+    # A fresh window: the earlier failures no longer count.
+    fail(throttle, MAX_FAILURES, "token:t1")
+    with pytest.raises(TooManyAttempts):
+        throttle.reserve("token:t1")
+
+
+def test_concurrent_guesses_cannot_exceed_the_maximum(throttle: Throttle) -> None:
+    # Every guess is counted before it is checked, so a burst is cut at the limit however the
+    # requests interleave: here all of them reserve before any is judged.
+    allowed = 0
+    for _ in range(MAX_FAILURES * 3):
+        try:
+            throttle.reserve("token:t1")
+            allowed += 1
+        except TooManyAttempts:
+            pass
+    assert allowed == MAX_FAILURES
+
+
+def test_a_success_forgets_the_failures_of_its_key(throttle: Throttle) -> None:
+    fail(throttle, MAX_FAILURES - 1, "user:ada")
+    throttle.reserve("user:ada")
+    throttle.forget("user:ada")
+    fail(throttle, MAX_FAILURES, "user:ada")
+    with pytest.raises(TooManyAttempts):
+        throttle.reserve("user:ada")
+
+
+def test_a_success_on_a_shared_key_gives_back_only_its_own_attempt(
+    counter: AttemptCounter, clock: SteppedClock
+) -> None:
+    address = Throttle(counter, clock, max_failures=3)
+    fail(address, 2, "address:192.0.2.1")
+    address.reserve("address:192.0.2.1")
+    address.release("address:192.0.2.1")
+    address.reserve("address:192.0.2.1")  # the third attempt: still allowed
+    with pytest.raises(TooManyAttempts):
+        address.reserve("address:192.0.2.1")
+
+
+def test_keys_are_throttled_independently(throttle: Throttle) -> None:
+    fail(throttle, MAX_FAILURES, "token:t1")
+    with pytest.raises(TooManyAttempts):
+        throttle.reserve("token:t1")
+    throttle.reserve("token:t2")
+    throttle.reserve("user:ada")
+
+
+def test_one_exhausted_key_refuses_an_attempt_on_several(throttle: Throttle) -> None:
+    # A new 2FA token does not give an attacker fresh guesses on the same user.
+    fail(throttle, MAX_FAILURES, "token:t1", "user:ada")
+    with pytest.raises(TooManyAttempts):
+        throttle.reserve("token:t2", "user:ada")
+
+
+def test_a_success_forgets_only_the_keys_it_names(throttle: Throttle) -> None:
+    fail(throttle, MAX_FAILURES, "token:t1", "user:ada")
+    throttle.forget("token:t1")
+    throttle.reserve("token:t1")
+    with pytest.raises(TooManyAttempts):
+        throttle.reserve("user:ada")
+
+
+def test_the_throttle_reads_attempts_recorded_by_another_instance(
+    collection: Collection[Document], clock: SteppedClock
+) -> None:
+    # Every server process has its own Throttle; the database is what they share.
+    first = Throttle(AttemptCounter(collection), clock)
+    second = Throttle(AttemptCounter(collection), clock)
+    fail(first, MAX_FAILURES, "user:ada")
+    with pytest.raises(TooManyAttempts):
+        second.reserve("user:ada")
