@@ -5,7 +5,6 @@ Collected only by ``pytest contract/`` (the project's ``testpaths`` is ``tests``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -23,20 +22,14 @@ from contract.support import (
 )
 from handlers.app import create_app
 from handlers.config import Settings
-from tests.support.secantus import SecantusServer
+from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture(scope="session")
 def mongodb_uri() -> Iterator[str]:
-    # The run's own choice of database (as in tests/conftest.py), not the service's configuration.
-    external = os.environ.get("MONGODB_URI")
-    if external:
-        yield external
-        return
-    server = SecantusServer().start()
-    yield server.uri
-    server.stop()
+    with database_for_tests() as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

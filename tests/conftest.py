@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,20 +12,14 @@ import pytest
 
 from handlers.config import NamedKey, Settings
 from tests.support.api import Api
-from tests.support.secantus import SecantusServer
+from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture(scope="session")
 def mongodb_uri() -> Iterator[str]:
-    # The tests' own choice of database, not the service's configuration.
-    external = os.environ.get("MONGODB_URI")
-    if external:
-        yield external
-        return
-    server = SecantusServer().start()
-    yield server.uri
-    server.stop()
+    with database_for_tests() as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pymongo import MongoClient
@@ -67,3 +70,18 @@ class SecantusServer:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+
+@contextmanager
+def database_for_tests() -> Iterator[str]:
+    """``MONGODB_URI`` when the caller set one (the tests' choice, not the service's
+    configuration), else a SecantusDB server of our own for the duration."""
+    external = os.environ.get("MONGODB_URI")
+    if external:
+        yield external
+        return
+    server = SecantusServer().start()
+    try:
+        yield server.uri
+    finally:
+        server.stop()
