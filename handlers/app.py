@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from handlers import problems
 from handlers.config import Settings, load_settings_from_environment
 from handlers.errors import ServiceError
+from handlers.logs import configure_logging
 from handlers.middleware import RequestContextMiddleware
 from handlers.security import SECURITY_MAP
 from handlers.services.clock import Clock, SystemClock
@@ -73,6 +74,7 @@ def create_app(
 
 def app_from_environment() -> AsyncApp:
     """Factory for uvicorn worker processes, which receive their settings as variables."""
+    configure_logging()
     return create_app(load_settings_from_environment())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import uvicorn
@@ -13,6 +12,7 @@ from handlers.config import (
     export_to_environment,
     load_settings_from_environment,
 )
+from handlers.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,12 +82,3 @@ def _retry_alerts() -> int:
             database.stop()
     print(f"alerts: {report.sent} sent, {report.failed} failed, {report.dropped} dropped")
     return 1 if report.failed else 0
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Connexion logs request validation failures with the offending values at INFO: those can be
-    # passwords. Keep only its warnings and errors.
-    logging.getLogger("connexion").setLevel(logging.WARNING)
