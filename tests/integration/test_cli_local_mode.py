@@ -21,7 +21,12 @@ SERVE = [sys.executable, "-m", "handlers", "serve"]
 
 
 class Served:
-    def __init__(self, data_dir: Path, environment: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        environment: dict[str, str] | None = None,
+        options: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.log = data_dir.parent / f"serve-{self.port}.log"
         environ = {
@@ -32,7 +37,7 @@ class Served:
         environ |= {"DATA_DIR": str(data_dir), **(environment or {})}
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [*SERVE, "--port", str(self.port)], env=environ, stdout=log, stderr=log
+                [*SERVE, "--port", str(self.port), *options], env=environ, stdout=log, stderr=log
             )
         self.url = f"http://127.0.0.1:{self.port}/api"
 
@@ -109,3 +114,28 @@ def test_serve_with_an_invalid_setting_stops_naming_the_variable(data_dir: Path)
 
     assert served.process.wait(timeout=30) == 2
     assert "ACCESS_TOKEN_TTL must be a whole number" in served.stop()
+
+
+def test_serve_with_several_workers_shares_one_embedded_database(data_dir: Path) -> None:
+    served = Served(data_dir, options=("--workers", "2"))
+    try:
+        served.wait_ready()
+        registered = httpx.post(
+            served.url + "/auth/register",
+            json={"email": "workers@example.com", "password": PASSWORD, "name": "Workers"},
+        )
+        # Whichever worker answers, the account is in the one database.
+        logins = [
+            httpx.post(
+                served.url + "/auth/login",
+                json={"email": "workers@example.com", "password": PASSWORD},
+            ).status_code
+            for _ in range(4)
+        ]
+        assert registered.status_code == 201, registered.text
+        assert logins == [200] * 4
+        assert len(database_children(data_dir)) == 1
+    finally:
+        log = served.stop()
+    assert "POST /api/auth/login 200" in log
+    assert not database_children(data_dir)
