@@ -10,7 +10,9 @@ from handlers.model import TwoFactorMethod
 from handlers.presenters import principal_body, tokens_body
 from handlers.web import (
     STEP_UP_COOKIE,
+    TWO_FACTOR_COOKIE,
     Credentials,
+    clear_cookies,
     client_info,
     json_response,
     request_info,
@@ -63,4 +65,5 @@ def recover(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     )
     set_session_cookies(response, tokens.access, tokens.refresh)
     set_token_cookie(response, STEP_UP_COOKIE, step_up)
+    clear_cookies(response, TWO_FACTOR_COOKIE)
     return response

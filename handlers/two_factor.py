@@ -12,7 +12,9 @@ from handlers.presenters import principal_body, tokens_body
 from handlers.services.verification import Proof
 from handlers.web import (
     STEP_UP_COOKIE,
+    TWO_FACTOR_COOKIE,
     Credentials,
+    clear_cookies,
     client_info,
     json_response,
     request_info,
@@ -28,6 +30,7 @@ def login_with_second_factor(token_info: dict[str, Any], body: dict[str, Any]) -
     tokens = services().two_factor.sign_in(pending, proof(body), client_info(None), request_info())
     response = json_response({"twoFactorRequired": False, **tokens_body(tokens)})
     set_session_cookies(response, tokens.access, tokens.refresh)
+    clear_cookies(response, TWO_FACTOR_COOKIE)
     return response
 
 
@@ -40,6 +43,7 @@ def step_up_with_second_factor(token_info: dict[str, Any], body: dict[str, Any])
         {"twoFactorRequired": False, "stepUpToken": step_up.token, "expiresIn": step_up.lifetime}
     )
     set_token_cookie(response, STEP_UP_COOKIE, step_up)
+    clear_cookies(response, TWO_FACTOR_COOKIE)
     return response
 
 

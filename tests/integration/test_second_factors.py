@@ -480,3 +480,25 @@ def test_disabling_email_over_http_while_totp_stays(api: Api, smtp_sink: SmtpSin
     assert response.status_code == 200, response.text
     assert response.json()["twoFactorMethods"] == ["totp"]
     assert "email" not in api.document(account.id)["twoFactor"]
+
+
+def test_2fa_login_with_the_cookie_of_the_challenge_clears_it(
+    api: Api, smtp_sink: SmtpSink
+) -> None:
+    user = User(api, smtp_sink)
+    assert user.set_up_totp().status_code == 200
+    challenge = api.http.post("/auth/login", json={"email": user.email, "password": PASSWORD})
+    pending = challenge.cookies["two_factor_authentication_token"]
+
+    response = api.http.post(
+        "/auth/2fa/login",
+        json={"totp": next_totp(user.secret, api, user.used_codes)},
+        headers={"Cookie": f"two_factor_authentication_token={pending}"},
+    )
+
+    assert response.status_code == 200, response.text
+    set_cookies = response.headers.get_list("set-cookie")
+    assert any(c.startswith("access_token=") and "HttpOnly" in c for c in set_cookies)
+    assert any(
+        c.startswith("two_factor_authentication_token=") and "Max-Age=0" in c for c in set_cookies
+    )
