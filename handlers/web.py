@@ -57,9 +57,15 @@ def client_info(session: dict[str, Any] | None) -> ClientInfo:
 
 def request_info() -> RequestInfo:
     client = request.scope.get("client")
+    user_agent = request.headers.get("user-agent")
     return RequestInfo(
-        ip=client[0] if client else None, user_agent=request.headers.get("user-agent")
+        ip=client[0] if client else None,
+        # Stored in the security history and shown in alerts: keep a client from bloating them.
+        user_agent=user_agent[:_USER_AGENT_LIMIT] if user_agent else None,
     )
+
+
+_USER_AGENT_LIMIT = 300
 
 
 def cookie(headers: Any, name: str) -> str | None:
