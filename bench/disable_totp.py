@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.config import NamedKey, Settings
 from tests.support.api import Api
 from tests.support.secantus import SecantusServer
 from tests.support.smtp import SmtpSink
+from twofactor.config import NamedKey, Settings
 
 
 def main() -> int:

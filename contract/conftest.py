@@ -20,10 +20,10 @@ from contract.support import (
     new_database_name,
     new_email,
 )
-from handlers.app import create_app
-from handlers.config import Settings
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
+from twofactor.app import create_app
+from twofactor.config import Settings
 
 
 @pytest.fixture(scope="session")

@@ -43,9 +43,9 @@ from contract.support import (
     new_database_name,
     new_email,
 )
-from handlers.config import Settings
 from tests.support.secantus import SecantusServer, free_port
 from tests.support.smtp import SmtpSink
+from twofactor.config import Settings
 
 BIN = Path(sys.executable).parent
 SERVER_LOG = Path(__file__).resolve().parent / "live-server.log"

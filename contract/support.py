@@ -19,15 +19,15 @@ from typing import Any
 import pyotp
 from bson import ObjectId
 
-from handlers.config import NamedKey, Settings
-from handlers.model import RequestInfo, TwoFactorMethod
-from handlers.services.clock import SystemClock
-from handlers.services.container import Services, build_services
-from handlers.services.crypto import FieldCipher
-from handlers.services.passwords import PasswordHasher
-from handlers.services.sessions import ClientInfo
-from handlers.store.documents import sealed_context
-from handlers.store.principals import PrincipalStore
+from twofactor.clock import SystemClock
+from twofactor.config import NamedKey, Settings
+from twofactor.domain.model import RequestInfo, TwoFactorMethod
+from twofactor.domain.sessions import ClientInfo
+from twofactor.security.crypto import FieldCipher
+from twofactor.security.passwords import PasswordHasher
+from twofactor.store.documents import sealed_context
+from twofactor.store.principals import PrincipalStore
+from twofactor.wiring import Services, build_services
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECIFICATION = ROOT / "openapi.yaml"

@@ -6,15 +6,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.presenters import (
+from handlers._http.presenters import (
     principal_body,
     sign_in_body,
     step_up_body,
     timestamp,
     tokens_body,
 )
-from handlers.services.accounts import Registration
-from handlers.web import (
+from handlers._http.web import (
     ACCESS_COOKIE,
     REFRESH_COOKIE,
     STEP_UP_COOKIE,
@@ -29,6 +28,7 @@ from handlers.web import (
     set_token_cookie,
     step_up_credential,
 )
+from twofactor.domain.accounts import Registration
 
 
 def register(body: dict[str, Any]) -> Response:

@@ -7,9 +7,9 @@ from typing import Any
 from connexion import request
 from starlette.responses import Response
 
-from handlers.model import TwoFactorMethod
-from handlers.presenters import principal_body
-from handlers.web import Credentials, json_response, security_change, services
+from handlers._http.presenters import principal_body
+from handlers._http.web import Credentials, json_response, security_change, services
+from twofactor.domain.model import TwoFactorMethod
 
 
 def send_code(token_info: dict[str, Any]) -> Response:

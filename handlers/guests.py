@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.presenters import principal_body, tokens_body
-from handlers.services.sessions import ClientInfo
-from handlers.web import json_response, request_info, services, set_session_cookies
+from handlers._http.presenters import principal_body, tokens_body
+from handlers._http.web import json_response, request_info, services, set_session_cookies
+from twofactor.domain.sessions import ClientInfo
 
 
 def create_guest(body: dict[str, Any]) -> Response:

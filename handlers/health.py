@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from handlers.errors import ServiceUnavailable
-from handlers.web import json_response, services
+from handlers._http.web import json_response, services
+from twofactor.errors import ServiceUnavailable
 
 
 def live() -> Response:

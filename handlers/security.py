@@ -8,7 +8,7 @@ Conventions (they implement the contract's check order with Connexion's OR-of-AN
 
 * A function returns ``None`` when its credential is not in the request, so Connexion tries the
   next alternative; when no alternative had an access credential Connexion raises its generic
-  401, which ``handlers.problems`` answers as ``AUTHENTICATION_REQUIRED``.
+  401, which ``handlers._http.problems`` answers as ``AUTHENTICATION_REQUIRED``.
 * A header credential wins over its cookie: a cookie function steps aside (``None``) when the
   header is present, so an invalid header fails even next to a valid cookie.
 * Step-up functions raise ``STEP_UP_TOKEN_MISSING`` themselves when neither the header nor the
@@ -28,14 +28,7 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.security import NO_VALUE, AbstractSecurityHandler
 from connexion.utils import get_function_from_name
 
-from handlers.errors import (
-    AccessTokenInvalid,
-    RefreshTokenInvalid,
-    ServiceError,
-    StepUpTokenMissing,
-)
-from handlers.services.container import Services
-from handlers.web import (
+from handlers._http.web import (
     ACCESS_COOKIE,
     REFRESH_COOKIE,
     SERVICES_KEY,
@@ -45,6 +38,13 @@ from handlers.web import (
     TWO_FACTOR_HEADER,
     cookie,
 )
+from twofactor.errors import (
+    AccessTokenInvalid,
+    RefreshTokenInvalid,
+    ServiceError,
+    StepUpTokenMissing,
+)
+from twofactor.wiring import Services
 
 TokenInfo = dict[str, Any]
 SecurityFunction = Callable[[ConnexionRequest], Awaitable[TokenInfo | None] | TokenInfo | None]
@@ -142,7 +142,7 @@ def _step_up(request: ConnexionRequest, token: str) -> TokenInfo:
 
 # Unlike the step-up token, the 2FA token is sometimes an alternative to the access token
 # (POST /auth/2fa/email/send), so its absence is not an error here: when no alternative is
-# complete, ``handlers.problems`` tells a missing 2FA token from a missing access token.
+# complete, ``handlers._http.problems`` tells a missing 2FA token from a missing access token.
 
 
 def two_factor_from_header(request: ConnexionRequest) -> TokenInfo | None:

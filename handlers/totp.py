@@ -6,9 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.model import TwoFactorMethod
-from handlers.presenters import principal_body, tokens_body
-from handlers.web import (
+from handlers._http.presenters import principal_body, tokens_body
+from handlers._http.web import (
     STEP_UP_COOKIE,
     TWO_FACTOR_COOKIE,
     Credentials,
@@ -21,6 +20,7 @@ from handlers.web import (
     set_session_cookies,
     set_token_cookie,
 )
+from twofactor.domain.model import TwoFactorMethod
 
 
 def disable_totp(token_info: dict[str, Any], locale: str | None = None) -> Response:

@@ -7,10 +7,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.model import TwoFactorMethod
-from handlers.presenters import principal_body, tokens_body
-from handlers.services.verification import Proof
-from handlers.web import (
+from handlers._http.presenters import principal_body, tokens_body
+from handlers._http.web import (
     STEP_UP_COOKIE,
     TWO_FACTOR_COOKIE,
     Credentials,
@@ -23,6 +21,8 @@ from handlers.web import (
     set_session_cookies,
     set_token_cookie,
 )
+from twofactor.domain.model import TwoFactorMethod
+from twofactor.domain.verification import Proof
 
 
 def login_with_second_factor(token_info: dict[str, Any], body: dict[str, Any]) -> Response:

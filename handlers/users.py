@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.presenters import principal_body
-from handlers.web import Credentials, json_response, services
+from handlers._http.presenters import principal_body
+from handlers._http.web import Credentials, json_response, services
 
 
 def get_me(token_info: dict[str, Any]) -> Response:

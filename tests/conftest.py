@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from handlers.config import NamedKey, Settings
 from tests.support.api import Api
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
+from twofactor.config import NamedKey, Settings
 
 
 @pytest.fixture(scope="session")

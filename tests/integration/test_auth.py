@@ -11,9 +11,9 @@ import httpx
 import pytest
 from bson import ObjectId
 
-from handlers.config import NamedKey
 from tests.support.api import PASSWORD, Api
 from tests.support.forge import claims_of
+from twofactor.config import NamedKey
 
 
 def cookies_of(response: httpx.Response) -> dict[str, SimpleCookie]:

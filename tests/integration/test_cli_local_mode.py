@@ -17,7 +17,7 @@ import pytest
 from tests.support.api import PASSWORD
 from tests.support.secantus import free_port
 
-SERVE = [sys.executable, "-m", "handlers", "serve"]
+SERVE = [sys.executable, "-m", "twofactor", "serve"]
 
 
 class Served:

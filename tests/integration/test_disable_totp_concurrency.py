@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from handlers.errors import ServiceError
-from handlers.model import RequestInfo, TwoFactorMethod
-from handlers.services.container import Services, build_services
-from handlers.services.guard import SecurityChangeRequest
-from handlers.store.principals import PrincipalStore
 from tests.support.api import Account, Api
+from twofactor.domain.guard import SecurityChangeRequest
+from twofactor.domain.model import RequestInfo, TwoFactorMethod
+from twofactor.errors import ServiceError
+from twofactor.store.principals import PrincipalStore
+from twofactor.wiring import Services, build_services
 
 ROUNDS = 15
 

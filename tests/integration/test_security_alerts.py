@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from handlers.config import settings_to_environ
-from handlers.mail.catalogs import translations_for
-from handlers.services.container import build_services
 from tests.integration.test_disable_totp import assert_problem, disable, methods_in_store
 from tests.support.api import Account, Api
 from tests.support.smtp import SmtpSink
+from twofactor.config import settings_to_environ
+from twofactor.mail.catalogs import translations_for
+from twofactor.wiring import build_services
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
@@ -234,7 +234,7 @@ def test_the_retry_command_sends_queued_alerts_once(
 
     def retry() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "handlers", "alerts", "retry"],
+            [sys.executable, "-m", "twofactor", "alerts", "retry"],
             env=environ,
             capture_output=True,
             text=True,
@@ -339,7 +339,7 @@ def test_two_retry_commands_racing_send_the_alert_once(
 
     racers = [
         subprocess.Popen(
-            [sys.executable, "-m", "handlers", "alerts", "retry"],
+            [sys.executable, "-m", "twofactor", "alerts", "retry"],
             env=environ,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -12,13 +12,13 @@ from bson import ObjectId
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from handlers.app import create_app
-from handlers.config import Settings
-from handlers.services.crypto import FieldCipher
-from handlers.services.passwords import PasswordHasher
-from handlers.store.documents import sealed_context
 from tests.support.clock import MovableClock
 from tests.support.live_server import LiveServer
+from twofactor.app import create_app
+from twofactor.config import Settings
+from twofactor.security.crypto import FieldCipher
+from twofactor.security.passwords import PasswordHasher
+from twofactor.store.documents import sealed_context
 
 PASSWORD = "correct horse battery staple"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import jwt
 
-from handlers.config import Settings
+from twofactor.config import Settings
 
 
 def claims_of(token: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.config import (
+from twofactor.config import (
     ConfigError,
     NamedKey,
     Settings,

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from handlers import errors
+from twofactor import errors
 
 #: Contract §1: every code the core operation can answer with, and its status.
 CONTRACT_CODES = [

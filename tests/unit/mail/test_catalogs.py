@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from handlers.mail.catalogs import LOCALE_DIR, available_locales, translations_for
+from twofactor.mail.catalogs import LOCALE_DIR, available_locales, translations_for
 
 SHIPPED = ["de", "fr", "es", "pt_BR"]
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers.config import Settings
-from handlers.mail.mailer import FileMailer, MailDeliveryError, SmtpMailer, mailer_for
 from tests.support.secantus import free_port
 from tests.support.smtp import SmtpSink
+from twofactor.config import Settings
+from twofactor.mail.mailer import FileMailer, MailDeliveryError, SmtpMailer, mailer_for
 
 PASSWORD = "correct-horse-battery-staple-7f3a"
 

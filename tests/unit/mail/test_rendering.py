@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from babel.dates import format_datetime
 
-from handlers.mail.catalogs import translations_for
-from handlers.mail.rendering import AlertContent, AlertRenderer, MailIdentity
-from handlers.model import TwoFactorMethod
-from handlers.services.alerts import AlertKind
+from twofactor.domain.alerts import AlertKind
+from twofactor.domain.model import TwoFactorMethod
+from twofactor.mail.catalogs import translations_for
+from twofactor.mail.rendering import AlertContent, AlertRenderer, MailIdentity
 
 RENDERER = AlertRenderer(
     MailIdentity(

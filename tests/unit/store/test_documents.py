@@ -11,11 +11,15 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from handlers.config import NamedKey
-from handlers.errors import DatabaseEncryptionFailure, InvalidPrincipalDocument, InvalidUserDocument
-from handlers.model import Kind, Principal, TotpState, TwoFactorMethod
-from handlers.services.crypto import FieldCipher
-from handlers.store.documents import (
+from twofactor.config import NamedKey
+from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
+from twofactor.errors import (
+    DatabaseEncryptionFailure,
+    InvalidPrincipalDocument,
+    InvalidUserDocument,
+)
+from twofactor.security.crypto import FieldCipher
+from twofactor.store.documents import (
     new_guest_document,
     new_user_document,
     principal_from_document,

@@ -10,11 +10,11 @@ import pytest
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from handlers.errors import DatabaseFailure, TooManyAttempts
-from handlers.services.throttle import MAX_FAILURES, WINDOW, Throttle
-from handlers.store.database import Document
-from handlers.store.throttle import AttemptCounter
 from tests.support.secantus import free_port
+from twofactor.domain.throttle import MAX_FAILURES, WINDOW, Throttle
+from twofactor.errors import DatabaseFailure, TooManyAttempts
+from twofactor.store.database import Document
+from twofactor.store.throttle import AttemptCounter
 
 #: Whole milliseconds: what MongoDB stores comes back unchanged.
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -35,7 +35,7 @@ class SteppedClock:
 
 @pytest.fixture(scope="module")
 def client(mongodb_uri: str) -> Iterator[MongoClient[Document]]:
-    # tz_aware as in handlers.store.database: stored windows come back comparable with now.
+    # tz_aware as in twofactor.store.database: stored windows come back comparable with now.
     client: MongoClient[Document] = MongoClient(
         mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
     )

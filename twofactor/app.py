@@ -1,0 +1,94 @@
+"""``create_app(settings)``: the Connexion application, routed and secured by ``openapi.yaml``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.middleware import MiddlewarePosition
+from starlette.exceptions import HTTPException
+
+from handlers._http import problems
+from handlers._http.middleware import RequestContextMiddleware
+from handlers._http.spec_index import SpecIndex
+from handlers.security import SECURITY_MAP
+from twofactor.clock import Clock, SystemClock
+from twofactor.config import Settings, load_settings_from_environment
+from twofactor.errors import ServiceError
+from twofactor.logs import configure_logging
+from twofactor.wiring import Services, build_services
+
+logger = logging.getLogger("twofactor.app")
+
+SPECIFICATION = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, validate_responses: bool = False
+) -> AsyncApp:
+    """The application for ``settings`` (which must name a database and carry keys).
+
+    ``clock`` is injected so tests can move time; ``validate_responses`` makes every answer be
+    checked against the spec (the tests turn it on).
+    """
+    services = build_services(settings, clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        await to_thread.run_sync(_open_stores, services)
+        worker = asyncio.create_task(_retry_alerts(services))
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            services.close()
+
+    app = AsyncApp(__name__, lifespan=lifespan, security_map=SECURITY_MAP)
+    app.add_api(
+        SPECIFICATION,
+        strict_validation=True,
+        validate_responses=validate_responses,
+    )
+    app.add_middleware(
+        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    spec = SpecIndex.load(SPECIFICATION)
+    app.add_error_handler(ServiceError, problems.service_error)
+    app.add_error_handler(ProblemException, partial(problems.connexion_problem, spec=spec))
+    app.add_error_handler(HTTPException, partial(problems.http_exception, spec=spec))
+    app.add_error_handler(UnicodeDecodeError, problems.undecodable_body)
+    app.add_error_handler(Exception, problems.unexpected_error)
+    return app
+
+
+def app_from_environment() -> AsyncApp:
+    """Factory for uvicorn worker processes, which receive their settings as variables."""
+    configure_logging()
+    return create_app(load_settings_from_environment())
+
+
+async def _retry_alerts(services: Services) -> None:
+    """The outbox worker of this process: sends alerts whose first attempt failed."""
+    while True:
+        await asyncio.sleep(services.settings.alert_retry_interval)
+        try:
+            await to_thread.run_sync(services.alerts.deliver_due)
+        except Exception:
+            logger.exception("the alert retry pass failed; the next pass tries again")
+
+
+def _open_stores(services: Services) -> None:
+    # Fail the start-up, not the first request, when the database is unreachable.
+    services.stores.ping()
+    services.stores.ensure_indexes()

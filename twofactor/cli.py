@@ -1,0 +1,84 @@
+"""``twofactor-api serve [--host --port --workers]`` (also ``python -m twofactor serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from twofactor.config import (
+    ConfigError,
+    export_to_environment,
+    load_settings_from_environment,
+)
+from twofactor.logs import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="twofactor-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    alerts = commands.add_parser("alerts", help="security alert outbox")
+    alert_commands = alerts.add_subparsers(dest="alerts_command", required=True)
+    alert_commands.add_parser(
+        "retry", help="send every queued alert now, whatever its backoff (one pass)"
+    )
+    arguments = parser.parse_args(argv)
+    configure_logging()
+    try:
+        if arguments.command == "alerts":
+            return _retry_alerts()
+        return _serve(arguments.host, arguments.port, arguments.workers)
+    except ConfigError as error:
+        print(f"twofactor-api: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def _serve(host: str | None, port: int | None, workers: int) -> int:
+    # Imported here so that ``--help`` stays fast and configuration errors come first.
+    from twofactor import local_mode
+    from twofactor.app import create_app
+
+    settings, database = local_mode.prepare(load_settings_from_environment())
+    try:
+        options = {
+            "host": host or settings.host,
+            "port": port if port is not None else settings.port,
+            "access_log": False,
+            "log_config": None,
+        }
+        if workers <= 1:
+            uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        else:
+            export_to_environment(settings)
+            uvicorn.run(
+                "twofactor.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                **options,  # type: ignore[arg-type]
+            )
+    finally:
+        if database is not None:
+            database.stop()
+    return 0
+
+
+def _retry_alerts() -> int:
+    from twofactor import local_mode
+    from twofactor.clock import SystemClock
+    from twofactor.wiring import build_services
+
+    settings, database = local_mode.prepare(load_settings_from_environment())
+    services = build_services(settings, SystemClock())
+    try:
+        report = services.alerts.deliver_due(ignore_backoff=True)
+    finally:
+        services.close()
+        if database is not None:
+            database.stop()
+    print(f"alerts: {report.sent} sent, {report.failed} failed, {report.dropped} dropped")
+    return 1 if report.failed else 0

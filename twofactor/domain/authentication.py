@@ -1,0 +1,144 @@
+"""Proving who you are: password sign-in and password step-up.
+
+Both answer with a two-factor challenge instead of tokens when the user has a second factor:
+the tokens are only issued once that factor is proven (``POST /auth/2fa/login`` and
+``POST /auth/2fa/step-up``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from twofactor.domain.accounts import AccountService
+from twofactor.domain.model import Principal, RequestInfo, TwoFactorMethod
+from twofactor.domain.sessions import ClientInfo, SessionService, SessionTokens
+from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
+from twofactor.domain.throttle import Throttle
+from twofactor.errors import (
+    InvalidCredentials,
+    InvalidRequest,
+    NoPasswordProvider,
+    StepUpTokenExpired,
+    StepUpTokenInvalid,
+)
+from twofactor.security.crypto import EmailHasher
+from twofactor.security.passwords import PasswordHasher
+from twofactor.security.tokens import AccessClaims, IssuedToken, TokenService
+from twofactor.store.principals import PrincipalStore
+
+
+@dataclass(frozen=True)
+class TwoFactorChallenge:
+    token: IssuedToken
+    methods: tuple[TwoFactorMethod, ...]
+    preferred: TwoFactorMethod | None
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    tokens: SessionTokens | None = None
+    challenge: TwoFactorChallenge | None = None
+
+
+@dataclass(frozen=True)
+class StepUpResult:
+    step_up: IssuedToken | None = None
+    challenge: TwoFactorChallenge | None = None
+
+
+class AuthenticationService:
+    def __init__(
+        self,
+        principals: PrincipalStore,
+        accounts: AccountService,
+        sessions: SessionService,
+        passwords: PasswordHasher,
+        email_hash: EmailHasher,
+        tokens: TokenService,
+        throttle: Throttle,
+        address_throttle: Throttle,
+    ) -> None:
+        self._principals = principals
+        self._accounts = accounts
+        self._sessions = sessions
+        self._passwords = passwords
+        self._email_hash = email_hash
+        self._tokens = tokens
+        self._throttle = throttle
+        self._address_throttle = address_throttle
+
+    def sign_in(
+        self, email: str, password: str, client: ClientInfo, request: RequestInfo
+    ) -> SignInResult:
+        # Per account (guessing one password) and per address (trying many accounts).
+        account_key = f"login-account:{self._email_hash(email)}"
+        address_key = f"login-address:{request.ip}"
+        self._throttle.reserve(account_key)
+        self._address_throttle.reserve(address_key)
+        principal = self._principals.find_by_email_hash(self._email_hash(email))
+        valid = False
+        if principal is None or principal.password_hash is None:
+            self._passwords.verify_decoy(password)
+        else:
+            valid = self._passwords.verify(principal.password_hash, password)
+        if principal is None or not valid:
+            raise InvalidCredentials()  # both reserved attempts stay counted
+        self._throttle.forget(account_key)
+        self._address_throttle.release(address_key)
+        if principal.two_factor_enabled:
+            return SignInResult(challenge=self._challenge(principal))
+        return SignInResult(tokens=self._sessions.start(principal, client, request))
+
+    def step_up(self, access: AccessClaims, password: str | None) -> StepUpResult:
+        principal = self._accounts.require(access.sub)
+        if principal.is_guest:
+            # A guest has no credential beyond its session: the step-up proves nothing more,
+            # which its empty ``amr`` says.
+            return StepUpResult(step_up=self._step_up_token(principal, access, ()))
+        if principal.password_hash is None:
+            raise NoPasswordProvider()
+        if password is None:
+            raise InvalidRequest("The password is required.")
+        key = f"step-up:{principal.id}"
+        self._throttle.reserve(key)
+        if not self._passwords.verify(principal.password_hash, password):
+            raise InvalidCredentials("The password is not correct.")
+        self._throttle.forget(key)
+        if principal.two_factor_enabled:
+            return StepUpResult(challenge=self._challenge(principal))
+        return StepUpResult(step_up=self._step_up_token(principal, access, ("pwd",)))
+
+    def status(self, access: AccessClaims, step_up_token: str | None) -> StatusReport:
+        principal = self._accounts.require(access.sub)
+        expires_at = None
+        if step_up_token:
+            try:
+                claims = self._tokens.verify_step_up(step_up_token)
+                require_step_up_for(access, claims)
+                require_unused_step_up(principal, claims)
+                expires_at = claims.expires_at
+            except (StepUpTokenInvalid, StepUpTokenExpired):
+                expires_at = None
+        return StatusReport(principal=principal, step_up_expires_at=expires_at)
+
+    def _step_up_token(
+        self, principal: Principal, access: AccessClaims, amr: tuple[str, ...]
+    ) -> IssuedToken:
+        return self._tokens.issue_step_up(
+            principal.id, access.sid, amr, principal.step_up_generation
+        )
+
+    def _challenge(self, principal: Principal) -> TwoFactorChallenge:
+        return TwoFactorChallenge(
+            token=self._tokens.issue_two_factor(principal.id),
+            methods=principal.methods,
+            preferred=principal.preferred_method,
+        )
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    principal: Principal
+    #: When the request's step-up token stops being usable; ``None`` when it has none usable.
+    step_up_expires_at: datetime | None

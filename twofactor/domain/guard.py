@@ -1,0 +1,46 @@
+"""The checks every security change runs first, in the contract's order (steps 3 to 5).
+
+Steps 1 and 2 (the access token and its allowlist entry) ran in the security layer already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twofactor.domain.model import Principal, RequestInfo
+from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
+from twofactor.errors import NoPasswordProvider, UserNotFound
+from twofactor.security.passwords import PasswordHasher
+from twofactor.security.tokens import AccessClaims, StepUpClaims
+from twofactor.store.principals import PrincipalStore
+
+
+@dataclass(frozen=True)
+class SecurityChangeRequest:
+    access: AccessClaims
+    step_up: StepUpClaims
+    request: RequestInfo
+    locale: str | None = None
+    accept_language: str | None = None
+
+
+class SecurityChangeGuard:
+    def __init__(self, principals: PrincipalStore, passwords: PasswordHasher) -> None:
+        self._principals = principals
+        self._passwords = passwords
+
+    def check(self, change: SecurityChangeRequest) -> Principal:
+        """The principal the change applies to, once the step-up proof and the account allow it."""
+        require_step_up_for(change.access, change.step_up)
+        principal = self.load_user(change.access.sub)
+        require_unused_step_up(principal, change.step_up)
+        if principal.password_hash is None:
+            raise NoPasswordProvider()
+        self._passwords.ensure_parseable(principal.password_hash)
+        return principal
+
+    def load_user(self, principal_id: str) -> Principal:
+        principal = self._principals.get(principal_id)
+        if principal is None or principal.is_guest:
+            raise UserNotFound()
+        return principal

@@ -1,0 +1,118 @@
+"""Sessions: starting one (access + refresh tokens), refreshing it, ending it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from twofactor.clock import Clock
+from twofactor.domain.alerts import ChangeOrigin
+from twofactor.domain.model import Principal, RequestInfo
+from twofactor.errors import AccessTokenExpired, RefreshTokenInvalid
+from twofactor.security.tokens import AccessClaims, IssuedToken, RefreshClaims, TokenService
+from twofactor.store.allowlist import AccessTokenAllowlist
+from twofactor.store.principals import PrincipalStore
+from twofactor.store.sessions import SessionRecord, SessionStore
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What the client says about itself at sign-in, shown later in security alerts."""
+
+    browser: str | None = None
+    os: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionTokens:
+    session_id: str
+    access: IssuedToken
+    refresh: IssuedToken
+
+
+class SessionService:
+    def __init__(
+        self,
+        sessions: SessionStore,
+        allowlist: AccessTokenAllowlist,
+        principals: PrincipalStore,
+        tokens: TokenService,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._allowlist = allowlist
+        self._principals = principals
+        self._tokens = tokens
+        self._clock = clock
+
+    def start(
+        self, principal: Principal, client: ClientInfo, request: RequestInfo
+    ) -> SessionTokens:
+        session_id = secrets.token_urlsafe(18)
+        refresh = self._tokens.issue_refresh(principal.id, session_id)
+        self._sessions.insert(
+            SessionRecord(
+                id=session_id,
+                principal_id=principal.id,
+                refresh_jti=refresh.jti,
+                created_at=self._clock.now(),
+                expires_at=refresh.expires_at,
+                browser=client.browser,
+                os=client.os,
+                ip=request.ip,
+                user_agent=request.user_agent,
+            )
+        )
+        access = self._issue_access(principal, session_id)
+        self._principals.touch(principal.id, self._clock.now())
+        return SessionTokens(session_id=session_id, access=access, refresh=refresh)
+
+    def require_listed(self, claims: AccessClaims) -> None:
+        """Step 2 of the check order: a decoded access token must still be on the allowlist."""
+        if not self._allowlist.contains(claims.jti, claims.sub, claims.sid):
+            raise AccessTokenExpired()
+
+    def refresh(self, claims: RefreshClaims) -> SessionTokens:
+        """Single use: the refresh token is swapped atomically; presenting an old one again is
+        treated as theft and ends the session (OWASP refresh-token rotation)."""
+        session = self._sessions.get(claims.sid)
+        if session is None or session.principal_id != claims.sub:
+            raise RefreshTokenInvalid()
+        principal = self._principals.get(claims.sub)
+        if principal is None:
+            raise RefreshTokenInvalid()
+        refresh = self._tokens.issue_refresh(principal.id, session.id)
+        if not self._sessions.rotate_refresh(
+            session.id, claims.jti, refresh.jti, refresh.expires_at, self._clock.now()
+        ):
+            self.end(session.id)
+            raise RefreshTokenInvalid()
+        access = self._issue_access(principal, session.id)
+        return SessionTokens(session_id=session.id, access=access, refresh=refresh)
+
+    def end(self, session_id: str) -> None:
+        self._allowlist.revoke_session(session_id)
+        self._sessions.delete(session_id)
+
+    def end_other_sessions(self, principal_id: str, keep_session_id: str) -> None:
+        """After a second factor is added, sessions that never proved it are ended (ASVS 7.4.3)."""
+        self._allowlist.revoke_other_sessions(principal_id, keep_session_id)
+        self._sessions.delete_others(principal_id, keep_session_id)
+
+    def change_origin(self, session_id: str, request: RequestInfo) -> ChangeOrigin:
+        """Where a change made in this session came from (the session knows browser and OS)."""
+        session = self._sessions.get(session_id)
+        return ChangeOrigin(
+            session_id=session_id,
+            request=request,
+            browser=session.browser if session else None,
+            os=session.os if session else None,
+        )
+
+    def session(self, session_id: str) -> SessionRecord | None:
+        return self._sessions.get(session_id)
+
+    def _issue_access(self, principal: Principal, session_id: str) -> IssuedToken:
+        access = self._tokens.issue_access(principal.id, session_id, principal.roles)
+        self._allowlist.add(access.jti, principal.id, session_id, access.expires_at)
+        return access

@@ -1,0 +1,104 @@
+"""Delivering email: SMTP in production, ``.eml`` files in local mode without a mail server."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from twofactor.config import Settings
+
+logger = logging.getLogger("twofactor.mail")
+
+_TIMEOUT_SECONDS = 10
+
+
+class MailDeliveryError(Exception):
+    """The message was not accepted; the text is safe to store (no credentials)."""
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Hand ``message`` over for delivery or raise ``MailDeliveryError``."""
+        ...
+
+
+class SmtpMailer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tls: str,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._tls = tls
+        self._username = username
+        self._password = password
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            with self._connect() as smtp:
+                if self._username and self._password:
+                    smtp.login(self._username, self._password)
+                smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as error:
+            # The class and reply code only: a server's reply may echo addresses or credentials.
+            code = getattr(error, "smtp_code", None)
+            raise MailDeliveryError(
+                f"{type(error).__name__}{f' {code}' if code else ''}"
+            ) from error
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        if self._tls == "tls":
+            return smtplib.SMTP_SSL(
+                self._host, self._port, timeout=_TIMEOUT_SECONDS, context=context
+            )
+        smtp = smtplib.SMTP(self._host, self._port, timeout=_TIMEOUT_SECONDS)
+        if self._tls == "starttls":
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()  # the caller's ``with`` never got the connection
+                raise
+        return smtp
+
+
+class FileMailer:
+    """Local mode without SMTP: each message becomes an ``.eml`` file a newcomer can open."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            path = self._directory / f"{uuid.uuid4().hex}.eml"
+            path.write_bytes(bytes(message))
+        except OSError as error:
+            raise MailDeliveryError(type(error).__name__) from error
+        logger.info("email written to %s", path)
+
+
+def mailer_for(settings: Settings) -> Mailer | None:
+    """The configured mailer, or ``None`` when email is off or has nowhere to go."""
+    if not settings.email_enabled:
+        return None
+    if settings.smtp_host:
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_tls,
+            settings.smtp_username,
+            settings.smtp_password,
+        )
+    if settings.embedded_database:
+        return FileMailer(settings.data_dir / "mail")
+    return None

@@ -1,0 +1,157 @@
+"""Security alert emails: subject, plain text and HTML, in the recipient's language.
+
+Jinja2 autoescapes the HTML part, so a name like ``<script>`` is shown as text. Every
+user-facing string goes through gettext; the locale is always passed in explicitly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_datetime
+from email.utils import make_msgid
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from twofactor.domain.alerts import AlertKind
+from twofactor.domain.model import TwoFactorMethod
+from twofactor.mail.catalogs import translations_for
+
+Gettext = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    kind: AlertKind
+    method: TwoFactorMethod
+    recipient_email: str
+    recipient_name: str
+    occurred_at: datetime
+    locale: str
+    ip: str | None = None
+    browser: str | None = None
+    os: str | None = None
+    user_agent: str | None = None
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class MailIdentity:
+    sender: str
+    security_settings_url: str
+    support_contact: str
+
+
+class AlertRenderer:
+    def __init__(self, identity: MailIdentity) -> None:
+        self._identity = identity
+
+    def render(self, content: AlertContent) -> EmailMessage:
+        environment = _environment(content.locale)
+        gettext = translations_for(content.locale).gettext
+        method = _method_name(content.method, gettext)
+        values = {
+            "name": content.recipient_name,
+            "account": content.recipient_email,
+            "headline": _headline(content.kind, gettext),
+            "change": _change_sentence(content.kind, gettext) % {"method": method},
+            "when": format_datetime(
+                content.occurred_at,
+                format="long",
+                tzinfo=ZoneInfo(content.time_zone),
+                locale=content.locale,
+            ),
+            "ip": content.ip or gettext("unknown"),
+            "device": _device(content, gettext),
+            "security_url": self._identity.security_settings_url,
+            "support": self._identity.support_contact,
+        }
+        message = self._message(
+            values["headline"],
+            content.recipient_email,
+            content.locale,
+            environment.get_template("security_alert.txt").render(values),
+            environment.get_template("security_alert.html").render(values),
+        )
+        message.replace_header("Date", rfc2822_datetime(content.occurred_at))
+        return message
+
+    def render_code(
+        self, recipient_email: str, recipient_name: str, code: str, minutes: int, locale: str
+    ) -> EmailMessage:
+        """The email carrying a one-time code (second factor or address confirmation)."""
+        environment = _environment(locale)
+        subject = translations_for(locale).gettext("Your verification code")
+        values = {
+            "subject": subject,
+            "name": recipient_name,
+            "code": code,
+            "minutes": minutes,
+            "security_url": self._identity.security_settings_url,
+        }
+        return self._message(
+            subject,
+            recipient_email,
+            locale,
+            environment.get_template("email_code.txt").render(values),
+            environment.get_template("email_code.html").render(values),
+        )
+
+    def _message(self, subject: str, to: str, locale: str, text: str, html: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self._identity.sender
+        message["To"] = to
+        message["Date"] = rfc2822_datetime(datetime.now(UTC))
+        message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        # After the parts: setting the content replaces every Content-* header.
+        message["Content-Language"] = locale.replace("_", "-")
+        return message
+
+
+def _headline(kind: AlertKind, gettext: Gettext) -> str:
+    if kind is AlertKind.TWO_FACTOR_REMOVED:
+        return gettext("A two-factor method was removed from your account")
+    return gettext("A two-factor method was added to your account")
+
+
+def _change_sentence(kind: AlertKind, gettext: Gettext) -> str:
+    if kind is AlertKind.TWO_FACTOR_REMOVED:
+        return gettext("%(method)s is no longer a second factor of your account.")
+    return gettext("%(method)s is now a second factor of your account.")
+
+
+def _method_name(method: TwoFactorMethod, gettext: Gettext) -> str:
+    if method is TwoFactorMethod.TOTP:
+        return gettext("Authenticator app (TOTP)")
+    return gettext("Email codes")
+
+
+def _device(content: AlertContent, gettext: Gettext) -> str:
+    parts = [part for part in (content.browser, content.os) if part]
+    if parts:
+        return " / ".join(parts)
+    return content.user_agent or gettext("unknown")
+
+
+@cache
+def _environment(locale: str) -> Environment:
+    # One environment per locale: installing translations mutates an environment, so sharing
+    # one between threads rendering different languages would mix them.
+    environment = Environment(
+        loader=PackageLoader("twofactor.mail", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        keep_trailing_newline=True,
+    )
+    environment.install_gettext_translations(translations_for(locale), newstyle=True)  # type: ignore[attr-defined]
+    return environment

@@ -1,0 +1,52 @@
+"""The access-token allowlist: an access token is only valid while its ``jti`` is listed here.
+
+Entries expire with their token (TTL index), logout removes a session's entries. The
+collection may live in its own deployment (``ALLOWLIST_MONGODB_URI``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
+
+from twofactor.errors import AllowlistReadingFailure
+from twofactor.store.database import Document
+from twofactor.store.principals import database_errors
+
+
+class AccessTokenAllowlist:
+    def __init__(self, collection: Collection[Document]) -> None:
+        self._collection = collection
+
+    def add(self, jti: str, principal_id: str, session_id: str, expires_at: datetime) -> None:
+        with database_errors():
+            self._collection.insert_one(
+                {
+                    "_id": jti,
+                    "principalId": principal_id,
+                    "sessionId": session_id,
+                    "expiresAt": expires_at,
+                }
+            )
+
+    def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
+        try:
+            document = self._collection.find_one(
+                {"_id": jti, "principalId": principal_id, "sessionId": session_id},
+                projection={"_id": 1},
+            )
+        except PyMongoError as error:
+            raise AllowlistReadingFailure() from error
+        return document is not None
+
+    def revoke_session(self, session_id: str) -> None:
+        with database_errors():
+            self._collection.delete_many({"sessionId": session_id})
+
+    def revoke_other_sessions(self, principal_id: str, keep_session_id: str) -> None:
+        with database_errors():
+            self._collection.delete_many(
+                {"principalId": principal_id, "sessionId": {"$ne": keep_session_id}}
+            )

@@ -1,0 +1,242 @@
+"""The principal store: users and guests in one collection, told apart by ``kind``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import BSONError
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from twofactor.domain.model import Principal, TwoFactorMethod
+from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered, InvalidPrincipalDocument
+from twofactor.security.crypto import FieldCipher
+from twofactor.store.database import Document
+from twofactor.store.documents import principal_from_document
+
+_HISTORY_LENGTH = 100
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn driver failures into ``DatabaseFailure``; the driver's message stays in the logs."""
+    try:
+        yield
+    except BSONError:
+        raise InvalidPrincipalDocument("A stored account could not be decoded.") from None
+    except PyMongoError as error:
+        raise DatabaseFailure() from error
+
+
+class PrincipalStore:
+    def __init__(self, collection: Collection[Document], cipher: FieldCipher) -> None:
+        self._collection = collection
+        self._cipher = cipher
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return self._cipher
+
+    def insert(self, document: dict[str, Any]) -> None:
+        try:
+            with database_errors():
+                self._collection.insert_one(document)
+        except DatabaseFailure as failure:
+            if isinstance(failure.__cause__, DuplicateKeyError):
+                raise EmailAlreadyRegistered() from None
+            raise
+
+    def get(self, principal_id: str) -> Principal | None:
+        with database_errors():
+            document = self._collection.find_one({"_id": ObjectId(principal_id)})
+        return None if document is None else principal_from_document(document, self._cipher)
+
+    def find_by_email_hash(self, email_hash: str) -> Principal | None:
+        with database_errors():
+            document = self._collection.find_one({"emailHash": email_hash})
+        return None if document is None else principal_from_document(document, self._cipher)
+
+    def touch(self, principal_id: str, now: datetime) -> None:
+        with database_errors():
+            self._collection.update_one(
+                {"_id": ObjectId(principal_id)}, {"$set": {"lastActive": now}}
+            )
+
+    def remove_method(
+        self,
+        principal: Principal,
+        method: TwoFactorMethod,
+        *,
+        event: dict[str, Any],
+        alert: dict[str, Any] | None,
+        now: datetime,
+    ) -> bool:
+        """Disable ``method`` if, and only if, the document is still as ``principal`` saw it."""
+        remaining = [m for m in principal.methods if m is not method]
+        preferred = principal.preferred_method
+        if preferred is method or preferred is None:
+            preferred = remaining[0] if remaining else None
+        return self._change_security(
+            principal,
+            {
+                "twoFactor.methods": [m.value for m in remaining],
+                "twoFactor.preferred": preferred.value if preferred else None,
+            },
+            unset=[f"twoFactor.{method.value}"],
+            event=event,
+            alert=alert,
+            now=now,
+        )
+
+    def add_method(
+        self,
+        principal: Principal,
+        method: TwoFactorMethod,
+        state: dict[str, Any],
+        *,
+        event: dict[str, Any],
+        alert: dict[str, Any] | None,
+        now: datetime,
+        also_set: dict[str, Any] | None = None,
+    ) -> bool:
+        """Enable ``method`` with its ``state``, if the document is as ``principal`` saw it."""
+        methods = [*principal.methods, method]
+        preferred = principal.preferred_method or method
+        return self._change_security(
+            principal,
+            {
+                "twoFactor.methods": [m.value for m in methods],
+                "twoFactor.preferred": preferred.value,
+                f"twoFactor.{method.value}": state,
+                **(also_set or {}),
+            },
+            event=event,
+            alert=alert,
+            now=now,
+        )
+
+    def set_preferred_method(
+        self, principal: Principal, method: TwoFactorMethod, *, event: dict[str, Any], now: datetime
+    ) -> bool:
+        return self._change_security(
+            principal, {"twoFactor.preferred": method.value}, event=event, alert=None, now=now
+        )
+
+    def _change_security(
+        self,
+        principal: Principal,
+        changes: dict[str, Any],
+        *,
+        event: dict[str, Any],
+        alert: dict[str, Any] | None,
+        now: datetime,
+        unset: list[str] | None = None,
+    ) -> bool:
+        """Apply a security change if, and only if, the document is still as ``principal`` saw it.
+
+        One conditional update does the whole change: the filter pins the enabled methods and the
+        step-up generation read by the caller, so a concurrent change makes it miss (``False``)
+        instead of leaving the user without a second factor or using a step-up token twice. The
+        generation is bumped (consuming the step-up token), and the security event and the alert
+        are written in the same update, so a committed change always has its alert queued (no
+        multi-document transaction needed).
+        """
+        push: dict[str, Any] = {"securityEvents": {"$each": [event], "$slice": -_HISTORY_LENGTH}}
+        if alert is not None:
+            push["alertOutbox"] = alert
+        update: dict[str, Any] = {
+            "$set": {**changes, "lastActive": now},
+            "$inc": {"stepUpGeneration": 1},
+            "$push": push,
+        }
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal.id),
+                    "kind": principal.kind.value,
+                    "stepUpGeneration": principal.step_up_generation,
+                    "twoFactor.methods": [m.value for m in principal.methods],
+                },
+                update,
+            )
+        return result.modified_count == 1
+
+    def use_totp_step(self, principal_id: str, step: int) -> bool:
+        """Accept a TOTP time step once: only if it is later than every step accepted before."""
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal_id),
+                    "twoFactor.methods": TwoFactorMethod.TOTP.value,
+                    "twoFactor.totp.lastUsedStep": {"$lt": step},
+                },
+                {"$set": {"twoFactor.totp.lastUsedStep": step}},
+            )
+        return result.modified_count == 1
+
+    def use_recovery_code(self, principal_id: str, code_hash: str) -> bool:
+        """Remove one recovery code hash; ``False`` when it was already used."""
+        with database_errors():
+            result = self._collection.update_one(
+                {"_id": ObjectId(principal_id), "twoFactor.totp.recoveryCodes": code_hash},
+                {"$pull": {"twoFactor.totp.recoveryCodes": code_hash}},
+            )
+        return result.modified_count == 1
+
+    def store_email_code(
+        self,
+        principal_id: str,
+        code_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        resend_at: datetime,
+    ) -> bool:
+        """Keep a new emailed code unless the previous one is still in its resend cooldown."""
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal_id),
+                    "$or": [
+                        {"emailCode": {"$exists": False}},
+                        {"emailCode.resendAt": {"$lte": now}},
+                    ],
+                },
+                {
+                    "$set": {
+                        "emailCode": {
+                            "hash": code_hash,
+                            "expiresAt": expires_at,
+                            "resendAt": resend_at,
+                        }
+                    }
+                },
+            )
+        return result.modified_count == 1
+
+    def email_code_resend_at(self, principal_id: str) -> datetime | None:
+        with database_errors():
+            document = self._collection.find_one(
+                {"_id": ObjectId(principal_id)}, projection={"emailCode.resendAt": 1}
+            )
+        code = (document or {}).get("emailCode")
+        resend_at = code.get("resendAt") if isinstance(code, dict) else None
+        return resend_at if isinstance(resend_at, datetime) else None
+
+    def use_email_code(self, principal_id: str, code_hash: str, now: datetime) -> bool:
+        """Consume the emailed code if it matches and has not expired (single use)."""
+        with database_errors():
+            result = self._collection.update_one(
+                {
+                    "_id": ObjectId(principal_id),
+                    "emailCode.hash": code_hash,
+                    "emailCode.expiresAt": {"$gt": now},
+                },
+                {"$unset": {"emailCode": ""}},
+            )
+        return result.modified_count == 1
