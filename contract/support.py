@@ -27,7 +27,7 @@ from twofactor.security.crypto import FieldCipher
 from twofactor.security.passwords import PasswordHasher
 from twofactor.store.documents import sealed_context
 from twofactor.store.principals import PrincipalStore
-from twofactor.wiring import Services, build_services
+from twofactor.wiring import Runtime, build_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECIFICATION = ROOT / "openapi.yaml"
@@ -109,15 +109,16 @@ class Seeder:
     """Direct access to the store of the server under test (same database, same keys)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._services: Services = build_services(settings, SystemClock())
-        self._collection = self._services.stores.collections.principals
+        self._runtime: Runtime = build_runtime(settings, SystemClock())
+        self._services = self._runtime.services
+        self._collection = self._runtime.stores.collections.principals
         self._principals = PrincipalStore(self._collection, FieldCipher(settings.encryption_keys))
         hasher = PasswordHasher()
         # Hashed once: argon2 is slow on purpose, and re-seeding happens for every generated case.
         self._recovery_hashes = [hasher.hash(f"contract-recovery-{n}") for n in range(2)]
 
     def close(self) -> None:
-        self._services.close()
+        self._runtime.close()
 
     def methods(self, principal_id: str) -> tuple[str, ...]:
         document = self._document(principal_id, {"twoFactor.methods": 1})

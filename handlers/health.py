@@ -13,6 +13,6 @@ def live() -> Response:
 
 
 def ready() -> Response:
-    if not services().readiness():
+    if not services().readiness.is_ready():
         raise ServiceUnavailable("The database does not answer.")
     return json_response({"status": "ready", "checks": {"database": "ok"}})

@@ -38,13 +38,13 @@ from handlers._http.web import (
     TWO_FACTOR_HEADER,
     cookie,
 )
+from twofactor.domain.services import Services
 from twofactor.errors import (
     AccessTokenInvalid,
     RefreshTokenInvalid,
     ServiceError,
     StepUpTokenMissing,
 )
-from twofactor.wiring import Services
 
 TokenInfo = dict[str, Any]
 SecurityFunction = Callable[[ConnexionRequest], Awaitable[TokenInfo | None] | TokenInfo | None]

@@ -25,7 +25,8 @@ from twofactor.clock import Clock, SystemClock
 from twofactor.config import Settings, load_settings_from_environment
 from twofactor.errors import ServiceError
 from twofactor.logs import configure_logging
-from twofactor.wiring import Services, build_services
+from twofactor.security.passwords import PasswordHasher
+from twofactor.wiring import Runtime, build_runtime
 
 logger = logging.getLogger("twofactor.app")
 
@@ -33,26 +34,30 @@ SPECIFICATION = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, validate_responses: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    passwords: PasswordHasher | None = None,
+    validate_responses: bool = False,
 ) -> AsyncApp:
     """The application for ``settings`` (which must name a database and carry keys).
 
-    ``clock`` is injected so tests can move time; ``validate_responses`` makes every answer be
-    checked against the spec (the tests turn it on).
+    ``clock`` is injected so tests can move time, ``passwords`` so they can hash cheaply;
+    ``validate_responses`` makes every answer be checked against the spec (the tests turn it on).
     """
-    services = build_services(settings, clock or SystemClock())
+    runtime = build_runtime(settings, clock or SystemClock(), passwords=passwords)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        await to_thread.run_sync(_open_stores, services)
-        worker = asyncio.create_task(_retry_alerts(services))
+        await to_thread.run_sync(runtime.open)
+        worker = asyncio.create_task(_retry_alerts(runtime))
         try:
             yield
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            services.close()
+            runtime.close()
 
     app = AsyncApp(__name__, lifespan=lifespan, security_map=SECURITY_MAP)
     app.add_api(
@@ -61,7 +66,10 @@ def create_app(
         validate_responses=validate_responses,
     )
     app.add_middleware(
-        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+        RequestContextMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services=runtime.services,
+        cookie_secure=settings.cookie_secure,
     )
     spec = SpecIndex.load(SPECIFICATION)
     app.add_error_handler(ServiceError, problems.service_error)
@@ -78,17 +86,11 @@ def app_from_environment() -> AsyncApp:
     return create_app(load_settings_from_environment())
 
 
-async def _retry_alerts(services: Services) -> None:
+async def _retry_alerts(runtime: Runtime) -> None:
     """The outbox worker of this process: sends alerts whose first attempt failed."""
     while True:
-        await asyncio.sleep(services.settings.alert_retry_interval)
+        await asyncio.sleep(runtime.settings.alert_retry_interval)
         try:
-            await to_thread.run_sync(services.alerts.deliver_due)
+            await to_thread.run_sync(runtime.services.alerts.deliver_due)
         except Exception:
             logger.exception("the alert retry pass failed; the next pass tries again")
-
-
-def _open_stores(services: Services) -> None:
-    # Fail the start-up, not the first request, when the database is unreachable.
-    services.stores.ping()
-    services.stores.ensure_indexes()

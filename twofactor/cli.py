@@ -70,14 +70,14 @@ def _serve(host: str | None, port: int | None, workers: int) -> int:
 def _retry_alerts() -> int:
     from twofactor import local_mode
     from twofactor.clock import SystemClock
-    from twofactor.wiring import build_services
+    from twofactor.wiring import build_runtime
 
     settings, database = local_mode.prepare(load_settings_from_environment())
-    services = build_services(settings, SystemClock())
+    runtime = build_runtime(settings, SystemClock())
     try:
-        report = services.alerts.deliver_due(ignore_backoff=True)
+        report = runtime.services.alerts.deliver_due(ignore_backoff=True)
     finally:
-        services.close()
+        runtime.close()
         if database is not None:
             database.stop()
     print(f"alerts: {report.sent} sent, {report.failed} failed, {report.dropped} dropped")

@@ -1,4 +1,7 @@
-"""Wires the domain together from ``Settings`` and the injected side effects."""
+"""The composition root: builds the store, the mailer and the domain services from ``Settings``.
+
+It is the one place that knows every concrete adapter; the domain only sees its ports.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from twofactor.domain.email_codes import EmailCodeService
 from twofactor.domain.enrollment import EnrollmentService
 from twofactor.domain.guard import SecurityChangeGuard
 from twofactor.domain.second_factors import SecondFactorService
+from twofactor.domain.services import Services
 from twofactor.domain.sessions import SessionService
 from twofactor.domain.throttle import MAX_FAILURES_PER_ADDRESS, Throttle
 from twofactor.domain.two_factor_auth import TwoFactorAuthService
@@ -33,29 +37,26 @@ from twofactor.store.throttle import AttemptCounter
 
 
 @dataclass(frozen=True)
-class Services:
-    settings: Settings
-    clock: Clock
-    stores: Stores
-    tokens: TokenService
-    sessions: SessionService
-    accounts: AccountService
-    authentication: AuthenticationService
-    second_factors: SecondFactorService
-    enrollment: EnrollmentService
-    two_factor: TwoFactorAuthService
-    email_codes: EmailCodeService
-    alerts: AlertDelivery
+class Runtime:
+    """One process's service: its settings, its database connections and its use cases."""
 
-    def readiness(self) -> bool:
-        """True when every store answers a ping."""
-        return self.stores.is_reachable()
+    settings: Settings
+    stores: Stores
+    services: Services
+
+    def open(self) -> None:
+        """Fail the start-up, not the first request, when the database is unreachable."""
+        self.stores.ping()
+        self.stores.ensure_indexes()
 
     def close(self) -> None:
         self.stores.close()
 
 
-def build_services(settings: Settings, clock: Clock) -> Services:
+def build_runtime(
+    settings: Settings, clock: Clock, *, passwords: PasswordHasher | None = None
+) -> Runtime:
+    """Everything one process needs; ``passwords`` lets tests use cheap hashing parameters."""
     if settings.mongodb_uri is None or not settings.has_keys:
         raise ValueError("settings must name a database and carry keys (see twofactor.local_mode)")
     stores = Stores(settings.mongodb_uri, settings.mongodb_database, settings.allowlist_mongodb_uri)
@@ -68,7 +69,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         refresh_ttl=settings.refresh_token_ttl,
         step_up_ttl=settings.step_up_token_ttl,
     )
-    passwords = PasswordHasher()
+    passwords = passwords or PasswordHasher()
     email_hash = EmailHasher(settings.hash_key)
     counter = AttemptCounter(collections.attempts)
     throttle = Throttle(counter, clock)
@@ -100,10 +101,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     alerts = AlertDelivery(
         AlertOutbox(collections.principals), principals, renderer, mailer, policy, clock
     )
-    return Services(
-        settings=settings,
-        clock=clock,
-        stores=stores,
+    services = Services(
+        readiness=stores,
         tokens=tokens,
         sessions=sessions,
         accounts=accounts,
@@ -142,3 +141,4 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         ),
         alerts=alerts,
     )
+    return Runtime(settings=settings, stores=stores, services=services)

@@ -12,16 +12,17 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handlers._http.web import REQUEST_ID_KEY, SERVICES_KEY
-from twofactor.wiring import Services
+from handlers._http.web import COOKIE_SECURE_KEY, REQUEST_ID_KEY, SERVICES_KEY
+from twofactor.domain.services import Services
 
 access_log = logging.getLogger("twofactor.access")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, services: Services, cookie_secure: bool) -> None:
         self._app = app
         self._services = services
+        self._cookie_secure = cookie_secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,6 +31,7 @@ class RequestContextMiddleware:
         request_id = secrets.token_hex(8)
         scope[REQUEST_ID_KEY] = request_id
         scope[SERVICES_KEY] = self._services
+        scope[COOKIE_SECURE_KEY] = self._cookie_secure
         started = time.perf_counter()
         status = 500
 

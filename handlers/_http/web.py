@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from twofactor.domain.guard import SecurityChangeRequest
 from twofactor.domain.model import RequestInfo
+from twofactor.domain.services import Services
 from twofactor.domain.sessions import ClientInfo
 from twofactor.security.tokens import (
     AccessClaims,
@@ -19,10 +20,10 @@ from twofactor.security.tokens import (
     StepUpClaims,
     TwoFactorClaims,
 )
-from twofactor.wiring import Services
 
 SERVICES_KEY = "twofactor.services"
 REQUEST_ID_KEY = "twofactor.request_id"
+COOKIE_SECURE_KEY = "twofactor.cookie_secure"
 
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
@@ -128,7 +129,7 @@ def set_token_cookie(response: Response, name: str, token: IssuedToken) -> None:
         token.token,
         max_age=token.lifetime,
         path="/",
-        secure=services().settings.cookie_secure,
+        secure=bool(request.scope[COOKIE_SECURE_KEY]),
         httponly=True,
         samesite="strict",
     )
@@ -139,7 +140,7 @@ def clear_cookies(response: Response, *names: str) -> None:
         response.delete_cookie(
             name,
             path="/",
-            secure=services().settings.cookie_secure,
+            secure=bool(request.scope[COOKIE_SECURE_KEY]),
             httponly=True,
             samesite="strict",
         )

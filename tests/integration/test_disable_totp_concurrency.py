@@ -14,9 +14,10 @@ import pytest
 from tests.support.api import Account, Api
 from twofactor.domain.guard import SecurityChangeRequest
 from twofactor.domain.model import RequestInfo, TwoFactorMethod
+from twofactor.domain.services import Services
 from twofactor.errors import ServiceError
 from twofactor.store.principals import PrincipalStore
-from twofactor.wiring import Services, build_services
+from twofactor.wiring import build_runtime
 
 ROUNDS = 15
 
@@ -45,9 +46,9 @@ def user_with_two_sessions(api: Api) -> tuple[Account, Session, Session]:
 @pytest.fixture
 def domain(api: Api) -> Iterator[Services]:
     """The domain services on the same database, to race the HTTP API with a direct call."""
-    services = build_services(api.settings, api.clock)
-    yield services
-    services.close()
+    runtime = build_runtime(api.settings, api.clock)
+    yield runtime.services
+    runtime.close()
 
 
 def race(*actions: Callable[[], str]) -> list[str]:

@@ -56,7 +56,7 @@ class Stores:
         if self._allowlist_client is not self._client:
             self._allowlist_client.admin.command("ping")
 
-    def is_reachable(self) -> bool:
+    def is_ready(self) -> bool:
         try:
             self.ping()
         except PyMongoError:
