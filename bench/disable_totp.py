@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.api import Api
 from tests.support.secantus import SecantusServer
 from tests.support.smtp import SmtpSink
-from twofactor.config import NamedKey, Settings
+from twofactor.config import Settings
+from twofactor.security.keys import NamedKey
 
 
 def main() -> int:

@@ -13,7 +13,8 @@ import pytest
 from tests.support.api import Api
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
-from twofactor.config import NamedKey, Settings
+from twofactor.config import Settings
+from twofactor.security.keys import NamedKey
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ A missing or invalid value stops the start-up with a message that names the vari
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
 import re
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 from babel import Locale, UnknownLocaleError
+
+from twofactor.security.keys import NamedKey, decode_base64, encode_base64
 
 SmtpTls = Literal["none", "starttls", "tls"]
 
@@ -27,14 +28,6 @@ _FALSE = {"0", "false", "no", "off"}
 
 class ConfigError(Exception):
     """A configuration value is missing or invalid; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class NamedKey:
-    """A secret key with the id under which it is referenced (JWT ``kid``, ciphertext key id)."""
-
-    key_id: str
-    secret: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -146,7 +139,7 @@ def settings_to_environ(settings: Settings) -> dict[str, str]:
         "DATA_DIR": str(settings.data_dir),
         "JWT_SIGNING_KEYS": _format_named_keys(settings.jwt_signing_keys),
         "ENCRYPTION_KEYS": _format_named_keys(settings.encryption_keys),
-        "HASH_KEY": _b64(settings.hash_key),
+        "HASH_KEY": encode_base64(settings.hash_key),
         "ACCESS_TOKEN_TTL": str(settings.access_token_ttl),
         "STEP_UP_TOKEN_TTL": str(settings.step_up_token_ttl),
         "REFRESH_TOKEN_TTL": str(settings.refresh_token_ttl),
@@ -178,19 +171,8 @@ def settings_to_environ(settings: Settings) -> dict[str, str]:
     return environ
 
 
-def decode_base64(value: str) -> bytes:
-    """Standard or URL-safe base64, padding optional."""
-    cleaned = value.strip().replace("-", "+").replace("_", "/")
-    cleaned += "=" * (-len(cleaned) % 4)
-    return base64.b64decode(cleaned, validate=True)
-
-
-def _b64(secret: bytes) -> str:
-    return base64.urlsafe_b64encode(secret).decode().rstrip("=")
-
-
 def _format_named_keys(keys: tuple[NamedKey, ...]) -> str:
-    return ",".join(f"{key.key_id}:{_b64(key.secret)}" for key in keys)
+    return ",".join(f"{key.key_id}:{encode_base64(key.secret)}" for key in keys)
 
 
 def _default_smtp_port(tls: str) -> int:

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from twofactor.config import ConfigError, NamedKey, Settings, decode_base64
+from twofactor.config import ConfigError, Settings
+from twofactor.security.keys import NamedKey, decode_base64
 from twofactor.store.database import wait_until_reachable
 
 logger = logging.getLogger("twofactor.local_mode")

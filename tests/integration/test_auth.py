@@ -13,7 +13,7 @@ from bson import ObjectId
 
 from tests.support.api import PASSWORD, Api
 from tests.support.forge import claims_of
-from twofactor.config import NamedKey
+from twofactor.security.keys import NamedKey
 
 
 def cookies_of(response: httpx.Response) -> dict[str, SimpleCookie]:

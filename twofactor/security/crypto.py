@@ -12,8 +12,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from twofactor.config import NamedKey
 from twofactor.errors import DatabaseEncryptionFailure
+from twofactor.security.keys import NamedKey
 
 _NONCE_BYTES = 12
 

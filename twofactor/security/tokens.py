@@ -13,7 +13,7 @@ import jwt
 
 from twofactor import errors
 from twofactor.clock import Clock
-from twofactor.config import NamedKey
+from twofactor.security.keys import NamedKey
 
 _ALGORITHM = "HS256"
 _PRINCIPAL_ID = re.compile(r"^[0-9a-f]{24}$")

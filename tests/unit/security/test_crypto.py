@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from twofactor.config import NamedKey
 from twofactor.errors import DatabaseEncryptionFailure
 from twofactor.security.crypto import EmailHasher, FieldCipher, normalize_email
+from twofactor.security.keys import NamedKey
 
 CONTEXT = "65f0c0ffee0000000000abcd:email"
 

@@ -9,9 +9,9 @@ import secrets
 
 import pytest
 
-from twofactor.config import NamedKey
 from twofactor.errors import DatabaseEncryptionFailure
 from twofactor.security.crypto import FieldCipher
+from twofactor.security.keys import NamedKey
 
 CONTEXT = "65f0c0ffee0000000000abcd:totp-setup"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from twofactor import errors
-from twofactor.config import NamedKey
+from twofactor.security.keys import NamedKey
 from twofactor.security.tokens import TokenService, TokenType
 
 SUB = "65f0c0ffee0000000000abcd"

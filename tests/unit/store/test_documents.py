@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from twofactor.config import NamedKey
 from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
 from twofactor.errors import (
     DatabaseEncryptionFailure,
@@ -19,6 +18,7 @@ from twofactor.errors import (
     InvalidUserDocument,
 )
 from twofactor.security.crypto import FieldCipher
+from twofactor.security.keys import NamedKey
 from twofactor.store.documents import (
     new_guest_document,
     new_user_document,
