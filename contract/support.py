@@ -21,12 +21,10 @@ from bson import ObjectId
 
 from twofactor.clock import SystemClock
 from twofactor.config import Settings
-from twofactor.domain.model import RequestInfo, TwoFactorMethod
-from twofactor.domain.sessions import ClientInfo
-from twofactor.security.crypto import FieldCipher
+from twofactor.domain.model import ClientInfo, RequestInfo, TwoFactorMethod
+from twofactor.security.crypto import FieldCipher, sealed_context
 from twofactor.security.keys import NamedKey
 from twofactor.security.passwords import PasswordHasher
-from twofactor.store.documents import sealed_context
 from twofactor.store.principals import PrincipalStore
 from twofactor.wiring import Runtime, build_runtime
 

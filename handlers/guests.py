@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from handlers._http.presenters import principal_body, tokens_body
 from handlers._http.web import json_response, request_info, services, set_session_cookies
-from twofactor.domain.sessions import ClientInfo
+from twofactor.domain.model import ClientInfo
 
 
 def create_guest(body: dict[str, Any]) -> Response:

@@ -16,14 +16,20 @@ from twofactor.domain.authentication import AuthenticationService
 from twofactor.domain.email_codes import EmailCodeService
 from twofactor.domain.enrollment import EnrollmentService
 from twofactor.domain.guard import SecurityChangeGuard
+from twofactor.domain.ports import SecurityMail
 from twofactor.domain.second_factors import SecondFactorService
+from twofactor.domain.security_change import ChangeRecorder
 from twofactor.domain.services import Services
 from twofactor.domain.sessions import SessionService
 from twofactor.domain.throttle import MAX_FAILURES_PER_ADDRESS, Throttle
 from twofactor.domain.two_factor_auth import TwoFactorAuthService
 from twofactor.domain.verification import SecondFactorVerifier
+from twofactor.factors import registry as factor_registry
+from twofactor.factors.email_codes import EmailCodeFactor
+from twofactor.factors.totp import TotpSetupFlow
 from twofactor.mail.catalogs import available_locales
-from twofactor.mail.mailer import mailer_for
+from twofactor.mail.mailer import FileMailer, Mailer, SmtpMailer
+from twofactor.mail.postman import Postman
 from twofactor.mail.rendering import AlertRenderer, MailIdentity
 from twofactor.security.crypto import EmailHasher, FieldCipher
 from twofactor.security.passwords import PasswordHasher
@@ -61,7 +67,8 @@ def build_runtime(
         raise ValueError("settings must name a database and carry keys (see twofactor.local_mode)")
     stores = Stores(settings.mongodb_uri, settings.mongodb_database, settings.allowlist_mongodb_uri)
     collections = stores.collections
-    principals = PrincipalStore(collections.principals, FieldCipher(settings.encryption_keys))
+    cipher = FieldCipher(settings.encryption_keys)
+    principals = PrincipalStore(collections.principals, cipher)
     tokens = TokenService(
         settings.jwt_signing_keys,
         clock,
@@ -82,24 +89,23 @@ def build_runtime(
     )
     accounts = AccountService(principals, sessions, passwords, email_hash, clock)
     guard = SecurityChangeGuard(principals, passwords)
-    verifier = SecondFactorVerifier(principals, passwords, throttle, settings.hash_key, clock)
-    mailer = mailer_for(settings)
+    factors = factor_registry(principals, passwords, settings.hash_key)
+    verifier = SecondFactorVerifier(
+        factors, EmailCodeFactor(principals, settings.hash_key), throttle, clock
+    )
+    mail = mail_for(settings)
     locales = available_locales()
     policy = AlertPolicy(
-        email_enabled=mailer is not None,
+        email_enabled=mail is not None,
         two_factor_removed=settings.security_alert_two_factor_removed,
         two_factor_added=settings.security_alert_two_factor_added,
     )
-    composer = AlertComposer(policy, settings.default_locale, locales)
-    renderer = AlertRenderer(
-        MailIdentity(
-            sender=settings.mail_from,
-            security_settings_url=settings.security_settings_url,
-            support_contact=settings.support_contact,
-        )
+    recorder = ChangeRecorder(
+        sessions, AlertComposer(policy, settings.default_locale, locales), clock
     )
+    labels = {method: factors[method].label for method in factors}
     alerts = AlertDelivery(
-        AlertOutbox(collections.principals), principals, renderer, mailer, policy, clock
+        AlertOutbox(collections.principals), principals, mail, policy, labels, clock
     )
     services = Services(
         readiness=stores,
@@ -116,29 +122,47 @@ def build_runtime(
             throttle,
             Throttle(counter, clock, max_failures=MAX_FAILURES_PER_ADDRESS),
         ),
-        second_factors=SecondFactorService(principals, guard, sessions, clock, composer, alerts),
+        second_factors=SecondFactorService(principals, guard, recorder, clock, alerts),
         enrollment=EnrollmentService(
             principals,
             guard,
             sessions,
-            tokens,
-            passwords,
+            recorder,
+            TotpSetupFlow(tokens, cipher, passwords),
             verifier,
             throttle,
             alerts,
-            composer,
             clock,
         ),
         two_factor=TwoFactorAuthService(principals, sessions, tokens, verifier),
         email_codes=EmailCodeService(
-            principals,
-            mailer,
-            renderer,
-            clock,
-            settings.hash_key,
-            settings.default_locale,
-            locales,
+            principals, mail, clock, settings.hash_key, settings.default_locale, locales
         ),
         alerts=alerts,
     )
     return Runtime(settings=settings, stores=stores, services=services)
+
+
+def mail_for(settings: Settings) -> SecurityMail | None:
+    """The configured mail, or ``None`` when email is off or has nowhere to go."""
+    if not settings.email_enabled:
+        return None
+    transport: Mailer
+    if settings.smtp_host:
+        transport = SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_tls,
+            settings.smtp_username,
+            settings.smtp_password,
+        )
+    elif settings.embedded_database:
+        transport = FileMailer(settings.data_dir / "mail")
+    else:
+        return None
+    identity = MailIdentity(
+        sender=settings.mail_from,
+        security_settings_url=settings.security_settings_url,
+        support_contact=settings.support_contact,
+    )
+    return Postman(AlertRenderer(identity), transport)

@@ -10,9 +10,8 @@ from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, Response
 
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import RequestInfo
+from twofactor.domain.model import ClientInfo, RequestInfo
 from twofactor.domain.services import Services
-from twofactor.domain.sessions import ClientInfo
 from twofactor.security.tokens import (
     AccessClaims,
     IssuedToken,

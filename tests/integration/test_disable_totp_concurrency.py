@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import pytest
 
 from tests.support.api import Account, Api
+from twofactor.domain.alerts import AlertKind, SecurityEvent
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import RequestInfo, TwoFactorMethod
+from twofactor.domain.model import ChangeOrigin, RequestInfo, TwoFactorMethod
 from twofactor.domain.services import Services
 from twofactor.errors import ServiceError
 from twofactor.store.principals import PrincipalStore
@@ -131,10 +132,11 @@ def test_a_change_made_after_the_guard_read_makes_the_write_miss(
     # Another writer turns email off behind the reader's back.
     api.enable_methods(account.id, ("totp",))
 
-    store = PrincipalStore(domain.stores.collections.principals, api.cipher)
-    applied = store.remove_method(
-        principal, TwoFactorMethod.TOTP, event={"type": "test"}, alert=None, now=api.clock.now()
-    )
+    store = PrincipalStore(api.principals, api.cipher)
+    origin = ChangeOrigin(session_id=account.session_id, request=RequestInfo(None, None))
+    now = api.clock.now()
+    event = SecurityEvent(AlertKind.TWO_FACTOR_REMOVED, TwoFactorMethod.TOTP, origin, now)
+    applied = store.remove_method(principal, TwoFactorMethod.TOTP, event=event, alert=None, now=now)
 
     assert applied is False
     assert api.document(account.id)["twoFactor"]["methods"] == ["totp"]

@@ -19,7 +19,7 @@ from tests.support.api import Account, Api
 from tests.support.smtp import SmtpSink
 from twofactor.config import settings_to_environ
 from twofactor.mail.catalogs import translations_for
-from twofactor.wiring import build_services
+from twofactor.wiring import build_runtime
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
@@ -198,15 +198,15 @@ def test_the_worker_sends_a_failed_alert_exactly_once_when_smtp_is_back(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
     api, account = alert_left_queued(start_api, own_sink)
-    workers = [build_services(api.settings, api.clock) for _ in range(4)]
+    workers = [build_runtime(api.settings, api.clock) for _ in range(4)]
     try:
-        assert workers[0].alerts.deliver_due().sent == 0  # still backing off
+        assert workers[0].services.alerts.deliver_due().sent == 0  # still backing off
         api.clock.advance(31)
         barrier = threading.Barrier(len(workers))
 
         def run(worker: Any) -> int:
             barrier.wait()
-            sent: int = worker.alerts.deliver_due().sent
+            sent: int = worker.services.alerts.deliver_due().sent
             return sent
 
         results: list[int] = []
@@ -259,9 +259,9 @@ def test_alert_kind_switched_off_after_queueing_is_dropped_and_recorded(
         security_alert_two_factor_removed=False,
         mongodb_database=api.settings.mongodb_database,
     )
-    worker = build_services(quiet.settings, api.clock)
+    worker = build_runtime(quiet.settings, api.clock)
     try:
-        report = worker.alerts.deliver_due(ignore_backoff=True)
+        report = worker.services.alerts.deliver_due(ignore_backoff=True)
     finally:
         worker.close()
 

@@ -16,9 +16,8 @@ from tests.support.clock import MovableClock
 from tests.support.live_server import LiveServer
 from twofactor.app import create_app
 from twofactor.config import Settings
-from twofactor.security.crypto import FieldCipher
+from twofactor.security.crypto import FieldCipher, sealed_context
 from twofactor.security.passwords import PasswordHasher
-from twofactor.store.documents import sealed_context
 
 PASSWORD = "correct horse battery staple"
 

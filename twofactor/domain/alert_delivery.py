@@ -1,34 +1,40 @@
 """Sending queued security alerts: right after the change, and again later by a worker.
 
 Each attempt claims the alert atomically, renders it in the locale stored with it, hands it
-to the mailer, and records the outcome: ``sent`` (never sent again), ``dropped`` (its kind was
-switched off, or the recipient is gone) or back to ``pending`` with an exponential backoff and
-the last error kept.
+to the mail port, and records the outcome: sent (never sent again), dropped (its kind was
+switched off, the entry is malformed or the recipient is gone) or back to pending with an
+exponential backoff and the last error kept.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from twofactor.clock import Clock
 from twofactor.domain.alerts import AlertKind, AlertPolicy
+from twofactor.domain.messages import AlertContent
 from twofactor.domain.model import TwoFactorMethod
+from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
+from twofactor.domain.ports import (
+    AlertOutbox,
+    MailDeliveryError,
+    PrincipalRepository,
+    SecurityMail,
+)
 from twofactor.errors import PostCommitSideEffectFailure, ServiceError
-from twofactor.mail.mailer import MailDeliveryError, Mailer
-from twofactor.mail.rendering import AlertContent, AlertRenderer
-from twofactor.store.outbox import AlertOutbox, ClaimedAlert, DueWindow
-from twofactor.store.principals import PrincipalStore
 
 logger = logging.getLogger("twofactor.alerts")
 
-_FIRST_RETRY = timedelta(seconds=30)
-_LONGEST_RETRY = timedelta(hours=1)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
 #: A claim older than this belongs to a worker that died mid-send; the alert is tried again.
-_STALE_CLAIM = timedelta(minutes=5)
+STALE_CLAIM = timedelta(minutes=5)
+#: Alerts are written in the locale stored with them; an entry without one falls back to this.
+_FALLBACK_LOCALE = "en"
 
 
 @dataclass
@@ -42,20 +48,20 @@ class AlertDelivery:
     def __init__(
         self,
         outbox: AlertOutbox,
-        principals: PrincipalStore,
-        renderer: AlertRenderer,
-        mailer: Mailer | None,
+        principals: PrincipalRepository,
+        mail: SecurityMail | None,
         policy: AlertPolicy,
+        method_labels: Mapping[TwoFactorMethod, str],
         clock: Clock,
     ) -> None:
         self._outbox = outbox
         self._principals = principals
-        self._renderer = renderer
-        self._mailer = mailer
+        self._mail = mail
         self._policy = policy
+        self._labels = method_labels
         self._clock = clock
 
-    def deliver(self, principal_id: str, alert_id: str) -> str | None:
+    def deliver(self, principal_id: str, alert_id: str) -> DeliveryStatus | None:
         """Try one alert now; its resulting status, or ``None`` when another worker has it."""
         now = self._clock.now()
         claimed = self._outbox.claim(
@@ -72,8 +78,8 @@ class AlertDelivery:
         try:
             status = self.deliver(principal_id, alert_id)
         except ServiceError:
-            status = "pending"
-        if status == "pending":
+            status = DeliveryStatus.PENDING
+        if status is DeliveryStatus.PENDING:
             raise PostCommitSideEffectFailure()
 
     def deliver_due(self, *, ignore_backoff: bool = False, limit: int = 100) -> DeliveryReport:
@@ -88,63 +94,62 @@ class AlertDelivery:
             if claimed is None:
                 continue
             status = self._attempt(claimed)
-            if status == "sent":
+            if status is DeliveryStatus.SENT:
                 report.sent += 1
-            elif status == "dropped":
+            elif status is DeliveryStatus.DROPPED:
                 report.dropped += 1
             else:
                 report.failed += 1
         return report
 
-    def _attempt(self, claimed: ClaimedAlert) -> str:
-        alert = claimed.alert
+    def _attempt(self, claimed: ClaimedAlert) -> DeliveryStatus:
         now = self._clock.now()
         try:
-            kind = AlertKind(alert["kind"])
-            method = TwoFactorMethod(alert["method"])
+            kind = AlertKind(claimed.kind or "")
+            label = self._labels[TwoFactorMethod(claimed.method or "")]
         except (KeyError, ValueError):
-            return self._finish(claimed, "dropped", reason="malformed alert")
-        if self._mailer is None or not self._policy.wants(kind):
-            return self._finish(claimed, "dropped", reason="alerts of this kind are switched off")
+            return self._finish(claimed, DeliveryOutcome.dropped("malformed alert"))
+        if self._mail is None or not self._policy.wants(kind):
+            return self._finish(
+                claimed, DeliveryOutcome.dropped("alerts of this kind are switched off")
+            )
         try:
             principal = self._principals.get(claimed.principal_id)
         except ServiceError as error:
             return self._retry(claimed, now, error.code)
         if principal is None or principal.email is None:
-            return self._finish(claimed, "dropped", reason="the recipient no longer exists")
-        origin: dict[str, Any] = alert.get("origin") or {}
-        message = self._renderer.render(
-            AlertContent(
-                kind=kind,
-                method=method,
-                recipient_email=principal.email,
-                recipient_name=principal.name,
-                occurred_at=alert.get("createdAt") or now,
-                locale=str(alert.get("locale") or "en"),
-                ip=origin.get("ip"),
-                browser=origin.get("browser"),
-                os=origin.get("os"),
-                user_agent=origin.get("userAgent"),
-            )
+            return self._finish(claimed, DeliveryOutcome.dropped("the recipient no longer exists"))
+        origin = claimed.origin
+        content = AlertContent(
+            kind=kind,
+            method_label=label,
+            recipient_email=principal.email,
+            recipient_name=principal.name,
+            occurred_at=claimed.created_at or now,
+            locale=claimed.locale or _FALLBACK_LOCALE,
+            ip=origin.request.ip if origin else None,
+            browser=origin.browser if origin else None,
+            os=origin.os if origin else None,
+            user_agent=origin.request.user_agent if origin else None,
         )
         try:
-            self._mailer.send(message)
+            self._mail.send_alert(content)
         except MailDeliveryError as error:
             return self._retry(claimed, now, str(error))
-        return self._finish(claimed, "sent", sentAt=now)
+        return self._finish(claimed, DeliveryOutcome.sent())
 
-    def _retry(self, claimed: ClaimedAlert, now: datetime, error: str) -> str:
-        attempts = int(claimed.alert.get("attempts", 1))
-        delay = min(_FIRST_RETRY * 2 ** max(attempts - 1, 0), _LONGEST_RETRY)
+    def _retry(self, claimed: ClaimedAlert, now: datetime, error: str) -> DeliveryStatus:
+        attempts = max(claimed.attempts, 1)
+        delay = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
         logger.warning(
-            "security alert %s not sent (attempt %d): %s", claimed.alert.get("id"), attempts, error
+            "security alert %s not sent (attempt %d): %s", claimed.alert_id, attempts, error
         )
-        return self._finish(claimed, "pending", nextAttemptAt=now + delay, lastError=error)
+        return self._finish(claimed, DeliveryOutcome.retry(now + delay, error))
 
-    def _finish(self, claimed: ClaimedAlert, status: str, **fields: Any) -> str:
-        self._outbox.finish(claimed, status, self._clock.now(), **fields)
-        return status
+    def _finish(self, claimed: ClaimedAlert, outcome: DeliveryOutcome) -> DeliveryStatus:
+        self._outbox.finish(claimed, outcome, self._clock.now())
+        return outcome.status
 
     @staticmethod
     def _window(now: datetime, due_by: datetime) -> DueWindow:
-        return DueWindow(due_by=due_by, stale_before=now - _STALE_CLAIM)
+        return DueWindow(due_by=due_by, stale_before=now - STALE_CLAIM)

@@ -1,4 +1,8 @@
-"""Security alerts as queued in the principal document, in the same write as the change."""
+"""Security events and alerts: what a change records in the user's history and what it queues.
+
+Both are written in the same store write as the change itself, so a committed change always has
+its history entry and (when wanted) its alert.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
 
 from twofactor.domain.locales import resolve_locale
-from twofactor.domain.model import Principal, RequestInfo, TwoFactorMethod
-
-if TYPE_CHECKING:
-    from twofactor.domain.guard import SecurityChangeRequest
+from twofactor.domain.model import ChangeOrigin, Principal, TwoFactorMethod
 
 
 class AlertKind(StrEnum):
@@ -41,17 +41,37 @@ class AlertPolicy:
 
 
 @dataclass(frozen=True)
-class ChangeOrigin:
-    """Where a security change came from: recorded in the history and shown in the alert."""
+class SecurityEvent:
+    """One entry of the user's security history."""
 
-    session_id: str
-    request: RequestInfo
-    browser: str | None = None
-    os: str | None = None
+    kind: AlertKind
+    method: TwoFactorMethod
+    origin: ChangeOrigin
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QueuedAlert:
+    """An alert to queue with its change; it is rendered later in ``locale``."""
+
+    id: str
+    kind: AlertKind
+    method: TwoFactorMethod
+    locale: str
+    origin: ChangeOrigin
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LocaleRequest:
+    """What the request says about the alert's language (the user's stored one comes later)."""
+
+    requested: str | None = None
+    accept_language: str | None = None
 
 
 class AlertComposer:
-    """Builds the outbox entry of a change, in the locale the request and the user ask for."""
+    """Builds the alert of a change, in the locale the request and the user ask for."""
 
     def __init__(
         self, policy: AlertPolicy, default_locale: str, available_locales: Collection[str]
@@ -62,52 +82,25 @@ class AlertComposer:
 
     def compose(
         self,
-        kind: AlertKind,
-        method: TwoFactorMethod,
-        change: SecurityChangeRequest,
+        event: SecurityEvent,
         principal: Principal,
-        origin: ChangeOrigin,
-        now: datetime,
-    ) -> dict[str, Any] | None:
-        if not self._policy.wants(kind):
+        language: LocaleRequest,
+    ) -> QueuedAlert | None:
+        """The alert of ``event``, or ``None`` when alerts of its kind are not sent."""
+        if not self._policy.wants(event.kind):
             return None
         locale = resolve_locale(
-            requested=change.locale,
+            requested=language.requested,
             stored=principal.locale,
-            accept_language=change.accept_language,
+            accept_language=language.accept_language,
             default=self._default_locale,
             available=self._available,
         )
-        return queued_alert(kind, method, locale, origin, now)
-
-
-def queued_alert(
-    kind: AlertKind, method: TwoFactorMethod, locale: str, origin: ChangeOrigin, now: datetime
-) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4().hex,
-        "kind": kind.value,
-        "method": method.value,
-        "locale": locale,
-        "status": "pending",
-        "attempts": 0,
-        "createdAt": now,
-        "nextAttemptAt": now,
-        "origin": _origin_fields(origin),
-    }
-
-
-def security_event(
-    kind: AlertKind, method: TwoFactorMethod, origin: ChangeOrigin, now: datetime
-) -> dict[str, Any]:
-    return {"type": kind.value, "method": method.value, "at": now, **_origin_fields(origin)}
-
-
-def _origin_fields(origin: ChangeOrigin) -> dict[str, Any]:
-    return {
-        "sessionId": origin.session_id,
-        "ip": origin.request.ip,
-        "userAgent": origin.request.user_agent,
-        "browser": origin.browser,
-        "os": origin.os,
-    }
+        return QueuedAlert(
+            id=uuid.uuid4().hex,
+            kind=event.kind,
+            method=event.method,
+            locale=locale,
+            origin=event.origin,
+            created_at=event.at,
+        )

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from twofactor.domain.accounts import AccountService
-from twofactor.domain.model import Principal, RequestInfo, TwoFactorMethod
-from twofactor.domain.sessions import ClientInfo, SessionService, SessionTokens
+from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TwoFactorMethod
+from twofactor.domain.ports import PrincipalRepository
+from twofactor.domain.sessions import SessionService, SessionTokens
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
 from twofactor.domain.throttle import Throttle
 from twofactor.errors import (
@@ -25,7 +26,6 @@ from twofactor.errors import (
 from twofactor.security.crypto import EmailHasher
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, IssuedToken, TokenService
-from twofactor.store.principals import PrincipalStore
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class StepUpResult:
 class AuthenticationService:
     def __init__(
         self,
-        principals: PrincipalStore,
+        principals: PrincipalRepository,
         accounts: AccountService,
         sessions: SessionService,
         passwords: PasswordHasher,

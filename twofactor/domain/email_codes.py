@@ -9,12 +9,11 @@ from datetime import timedelta
 
 from twofactor.clock import Clock
 from twofactor.domain.locales import resolve_locale
-from twofactor.domain.verification import email_code_hash
+from twofactor.domain.messages import CodeContent
+from twofactor.domain.ports import MailDeliveryError, PrincipalRepository, SecurityMail
 from twofactor.errors import EmailDisabled, ServiceUnavailable, TooManyAttempts, UserNotFound
-from twofactor.mail.mailer import MailDeliveryError, Mailer
-from twofactor.mail.rendering import AlertRenderer
 from twofactor.security import otp
-from twofactor.store.principals import PrincipalStore
+from twofactor.security.otp import email_code_hash
 
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_COOLDOWN = timedelta(seconds=60)
@@ -23,17 +22,15 @@ RESEND_COOLDOWN = timedelta(seconds=60)
 class EmailCodeService:
     def __init__(
         self,
-        principals: PrincipalStore,
-        mailer: Mailer | None,
-        renderer: AlertRenderer,
+        principals: PrincipalRepository,
+        mail: SecurityMail | None,
         clock: Clock,
         hash_key: bytes,
         default_locale: str,
         locales: Collection[str],
     ) -> None:
         self._principals = principals
-        self._mailer = mailer
-        self._renderer = renderer
+        self._mail = mail
         self._clock = clock
         self._hash_key = hash_key
         self._default_locale = default_locale
@@ -41,7 +38,7 @@ class EmailCodeService:
 
     def send(self, principal_id: str, accept_language: str | None = None) -> int:
         """Mail a new code; the seconds to wait before another one may be asked for."""
-        if self._mailer is None:
+        if self._mail is None:
             raise EmailDisabled()
         principal = self._principals.get(principal_id)
         if principal is None or principal.email is None:
@@ -68,11 +65,15 @@ class EmailCodeService:
             default=self._default_locale,
             available=self._locales,
         )
-        message = self._renderer.render_code(
-            principal.email, principal.name, code, int(CODE_LIFETIME.total_seconds() // 60), locale
+        content = CodeContent(
+            recipient_email=principal.email,
+            recipient_name=principal.name,
+            code=code,
+            valid_minutes=int(CODE_LIFETIME.total_seconds() // 60),
+            locale=locale,
         )
         try:
-            self._mailer.send(message)
+            self._mail.send_code(content)
         except MailDeliveryError:
             raise ServiceUnavailable(
                 "The code could not be sent right now. Try again later."

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twofactor.domain.alerts import LocaleRequest
 from twofactor.domain.model import Principal, RequestInfo
+from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
 from twofactor.errors import NoPasswordProvider, UserNotFound
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, StepUpClaims
-from twofactor.store.principals import PrincipalStore
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,13 @@ class SecurityChangeRequest:
     locale: str | None = None
     accept_language: str | None = None
 
+    @property
+    def language(self) -> LocaleRequest:
+        return LocaleRequest(requested=self.locale, accept_language=self.accept_language)
+
 
 class SecurityChangeGuard:
-    def __init__(self, principals: PrincipalStore, passwords: PasswordHasher) -> None:
+    def __init__(self, principals: PrincipalRepository, passwords: PasswordHasher) -> None:
         self._principals = principals
         self._passwords = passwords
 

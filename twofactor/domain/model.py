@@ -1,4 +1,7 @@
-"""The principal as the domain sees it, decoded and decrypted from its stored document."""
+"""The values the domain works with: principals, their second factors, sessions, origins.
+
+They are decoded and decrypted from storage by the store; the domain never sees a document.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ class Kind(StrEnum):
 
 
 class TwoFactorMethod(StrEnum):
+    """A second factor a user can enable; the value is its name in the API and in storage."""
+
     TOTP = "totp"
     EMAIL = "email"
 
@@ -23,6 +28,18 @@ class TotpState:
     #: The last accepted RFC 6238 time step: a code of that step or earlier is never accepted again.
     last_used_step: int
     recovery_code_hashes: tuple[str, ...]
+    enabled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EmailCodeState:
+    """Email codes keep no secret: the code of the moment is stored with the principal."""
+
+    enabled_at: datetime | None = None
+
+
+#: What a second factor keeps once enabled.
+FactorState = TotpState | EmailCodeState
 
 
 @dataclass(frozen=True)
@@ -54,8 +71,52 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class NewUser:
+    """A user about to be registered: the store gives it an id, encrypts and indexes it."""
+
+    name: str
+    email: str
+    email_hash: str
+    password_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class RequestInfo:
     """Where a request came from, recorded with security events and shown in alerts."""
 
     ip: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What the client says about itself at sign-in, shown later in security alerts."""
+
+    browser: str | None = None
+    os: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One sign-in, holding the one refresh token that is currently valid for it."""
+
+    id: str
+    principal_id: str
+    refresh_jti: str
+    created_at: datetime
+    expires_at: datetime
+    browser: str | None
+    os: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class ChangeOrigin:
+    """Where a security change came from: recorded in the history and shown in the alert."""
+
+    session_id: str
+    request: RequestInfo
+    browser: str | None = None
+    os: str | None = None

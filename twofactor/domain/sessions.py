@@ -6,21 +6,10 @@ import secrets
 from dataclasses import dataclass
 
 from twofactor.clock import Clock
-from twofactor.domain.alerts import ChangeOrigin
-from twofactor.domain.model import Principal, RequestInfo
+from twofactor.domain.model import ChangeOrigin, ClientInfo, Principal, RequestInfo, SessionRecord
+from twofactor.domain.ports import AccessTokenAllowlist, PrincipalRepository, SessionRepository
 from twofactor.errors import AccessTokenExpired, RefreshTokenInvalid
 from twofactor.security.tokens import AccessClaims, IssuedToken, RefreshClaims, TokenService
-from twofactor.store.allowlist import AccessTokenAllowlist
-from twofactor.store.principals import PrincipalStore
-from twofactor.store.sessions import SessionRecord, SessionStore
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """What the client says about itself at sign-in, shown later in security alerts."""
-
-    browser: str | None = None
-    os: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,9 +22,9 @@ class SessionTokens:
 class SessionService:
     def __init__(
         self,
-        sessions: SessionStore,
+        sessions: SessionRepository,
         allowlist: AccessTokenAllowlist,
-        principals: PrincipalStore,
+        principals: PrincipalRepository,
         tokens: TokenService,
         clock: Clock,
     ) -> None:

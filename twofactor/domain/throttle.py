@@ -11,8 +11,8 @@ import math
 from datetime import timedelta
 
 from twofactor.clock import Clock
+from twofactor.domain.ports import AttemptCounter
 from twofactor.errors import TooManyAttempts
-from twofactor.store.throttle import AttemptCounter
 
 #: Per account, per 2FA token: ASVS 2.2.1 asks for a handful, not hundreds.
 MAX_FAILURES = 5

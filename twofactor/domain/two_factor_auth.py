@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from twofactor.domain.model import Principal, RequestInfo
-from twofactor.domain.sessions import ClientInfo, SessionService, SessionTokens
+from twofactor.domain.model import ClientInfo, Principal, RequestInfo
+from twofactor.domain.ports import PrincipalRepository
+from twofactor.domain.sessions import SessionService, SessionTokens
 from twofactor.domain.verification import Proof, SecondFactorVerifier
 from twofactor.errors import TwoFactorTokenInvalid
 from twofactor.security.tokens import AccessClaims, IssuedToken, TokenService, TwoFactorClaims
-from twofactor.store.principals import PrincipalStore
 
 
 class TwoFactorAuthService:
     def __init__(
         self,
-        principals: PrincipalStore,
+        principals: PrincipalRepository,
         sessions: SessionService,
         tokens: TokenService,
         verifier: SecondFactorVerifier,
@@ -46,10 +46,10 @@ class TwoFactorAuthService:
         """A recovery code signs in and gives a step-up token, so a user who lost the device
         can remove TOTP right away."""
         principal = self._pending_user(pending)
-        self._verifier.use_recovery_code(principal, code, _keys(pending, principal))
+        amr = self._verifier.use_recovery_code(principal, code, _keys(pending, principal))
         tokens = self._sessions.start(principal, client, request)
         step_up = self._tokens.issue_step_up(
-            principal.id, tokens.session_id, ("pwd", "recovery"), principal.step_up_generation
+            principal.id, tokens.session_id, ("pwd", amr), principal.step_up_generation
         )
         return tokens, step_up
 

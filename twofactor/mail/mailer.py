@@ -10,15 +10,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from twofactor.config import Settings
+from twofactor.domain.ports import MailDeliveryError
 
 logger = logging.getLogger("twofactor.mail")
 
 _TIMEOUT_SECONDS = 10
-
-
-class MailDeliveryError(Exception):
-    """The message was not accepted; the text is safe to store (no credentials)."""
 
 
 class Mailer(Protocol):
@@ -85,20 +81,3 @@ class FileMailer:
         except OSError as error:
             raise MailDeliveryError(type(error).__name__) from error
         logger.info("email written to %s", path)
-
-
-def mailer_for(settings: Settings) -> Mailer | None:
-    """The configured mailer, or ``None`` when email is off or has nowhere to go."""
-    if not settings.email_enabled:
-        return None
-    if settings.smtp_host:
-        return SmtpMailer(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.smtp_tls,
-            settings.smtp_username,
-            settings.smtp_password,
-        )
-    if settings.embedded_database:
-        return FileMailer(settings.data_dir / "mail")
-    return None

@@ -20,25 +20,10 @@ from babel.dates import format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from twofactor.domain.alerts import AlertKind
-from twofactor.domain.model import TwoFactorMethod
+from twofactor.domain.messages import AlertContent, CodeContent
 from twofactor.mail.catalogs import translations_for
 
 Gettext = Callable[[str], str]
-
-
-@dataclass(frozen=True)
-class AlertContent:
-    kind: AlertKind
-    method: TwoFactorMethod
-    recipient_email: str
-    recipient_name: str
-    occurred_at: datetime
-    locale: str
-    ip: str | None = None
-    browser: str | None = None
-    os: str | None = None
-    user_agent: str | None = None
-    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -55,7 +40,8 @@ class AlertRenderer:
     def render(self, content: AlertContent) -> EmailMessage:
         environment = _environment(content.locale)
         gettext = translations_for(content.locale).gettext
-        method = _method_name(content.method, gettext)
+        # The factor's label is an English message id: translated here, like every other string.
+        method = gettext(content.method_label)
         values = {
             "name": content.recipient_name,
             "account": content.recipient_email,
@@ -82,23 +68,21 @@ class AlertRenderer:
         message.replace_header("Date", rfc2822_datetime(content.occurred_at))
         return message
 
-    def render_code(
-        self, recipient_email: str, recipient_name: str, code: str, minutes: int, locale: str
-    ) -> EmailMessage:
+    def render_code(self, content: CodeContent) -> EmailMessage:
         """The email carrying a one-time code (second factor or address confirmation)."""
-        environment = _environment(locale)
-        subject = translations_for(locale).gettext("Your verification code")
+        environment = _environment(content.locale)
+        subject = translations_for(content.locale).gettext("Your verification code")
         values = {
             "subject": subject,
-            "name": recipient_name,
-            "code": code,
-            "minutes": minutes,
+            "name": content.recipient_name,
+            "code": content.code,
+            "minutes": content.valid_minutes,
             "security_url": self._identity.security_settings_url,
         }
         return self._message(
             subject,
-            recipient_email,
-            locale,
+            content.recipient_email,
+            content.locale,
             environment.get_template("email_code.txt").render(values),
             environment.get_template("email_code.html").render(values),
         )
@@ -127,12 +111,6 @@ def _change_sentence(kind: AlertKind, gettext: Gettext) -> str:
     if kind is AlertKind.TWO_FACTOR_REMOVED:
         return gettext("%(method)s is no longer a second factor of your account.")
     return gettext("%(method)s is now a second factor of your account.")
-
-
-def _method_name(method: TwoFactorMethod, gettext: Gettext) -> str:
-    if method is TwoFactorMethod.TOTP:
-        return gettext("Authenticator app (TOTP)")
-    return gettext("Email codes")
 
 
 def _device(content: AlertContent, gettext: Gettext) -> str:

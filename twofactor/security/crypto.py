@@ -18,6 +18,11 @@ from twofactor.security.keys import NamedKey
 _NONCE_BYTES = 12
 
 
+def sealed_context(owner_id: str, purpose: str) -> str:
+    """The associated data binding a ciphertext to its owner and its place or purpose."""
+    return f"{owner_id}:{purpose}"
+
+
 class FieldCipher:
     """Encrypts with the first key, decrypts with whichever key a ciphertext names.
 

@@ -12,6 +12,8 @@ from datetime import datetime
 import pyotp
 import segno
 
+from twofactor.security.crypto import keyed_hash
+
 TIME_STEP = 30
 DIGITS = 6
 ALLOWED_DRIFT = 1
@@ -73,6 +75,11 @@ def normalize_recovery_code(code: str) -> str:
     """What the user typed, in the stored form: upper case, grouped by four."""
     raw = "".join(character for character in code.upper() if character.isalnum())
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def email_code_hash(key: bytes, principal_id: str, code: str) -> str:
+    """How an emailed code is stored and compared: keyed, and bound to its principal."""
+    return keyed_hash(key, "email-code", f"{principal_id}:{code}")
 
 
 def new_email_code() -> str:

@@ -12,11 +12,12 @@ from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from twofactor.errors import AllowlistReadingFailure
-from twofactor.store.database import Document
-from twofactor.store.principals import database_errors
+from twofactor.store.database import Document, database_errors
 
 
 class AccessTokenAllowlist:
+    """Implements ``twofactor.domain.ports.AccessTokenAllowlist``."""
+
     def __init__(self, collection: Collection[Document]) -> None:
         self._collection = collection
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bson.errors import BSONError
 from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
+
+from twofactor.errors import DatabaseFailure, InvalidPrincipalDocument
 
 Document = dict[str, object]
 
@@ -23,6 +27,17 @@ _CLIENT_OPTIONS: dict[str, Any] = {
     "appname": "twofactor-api",
     "tz_aware": True,
 }
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn driver failures into ``DatabaseFailure``; the driver's message stays in the logs."""
+    try:
+        yield
+    except BSONError:
+        raise InvalidPrincipalDocument("A stored account could not be decoded.") from None
+    except PyMongoError as error:
+        raise DatabaseFailure() from error
 
 
 @dataclass

@@ -14,39 +14,26 @@ from typing import Any
 
 from bson import ObjectId
 
-from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
+from twofactor.domain.model import Kind, NewUser, Principal, TotpState, TwoFactorMethod
 from twofactor.errors import InvalidPrincipalDocument, InvalidUserDocument
-from twofactor.security.crypto import FieldCipher
+from twofactor.security.crypto import FieldCipher, sealed_context
+from twofactor.store.changes import TOTP_SECRET_FIELD
 
 
-def sealed_context(principal_id: str, field: str) -> str:
-    """The associated data binding an encrypted field to its document and place."""
-    return f"{principal_id}:{field}"
-
-
-def new_user_document(
-    principal_id: ObjectId,
-    *,
-    name: str,
-    email: str,
-    email_hash: str,
-    password_hash: str,
-    now: datetime,
-    cipher: FieldCipher,
-) -> dict[str, Any]:
+def new_user_document(principal_id: ObjectId, user: NewUser, cipher: FieldCipher) -> dict[str, Any]:
     pid = str(principal_id)
     return {
         "_id": principal_id,
         "kind": Kind.USER.value,
         "roles": ["user"],
-        "name": cipher.encrypt(name, sealed_context(pid, "name")),
-        "createdAt": now,
-        "lastActive": now,
+        "name": cipher.encrypt(user.name, sealed_context(pid, "name")),
+        "createdAt": user.created_at,
+        "lastActive": user.created_at,
         "stepUpGeneration": 0,
-        "email": cipher.encrypt(email, sealed_context(pid, "email")),
-        "emailHash": email_hash,
+        "email": cipher.encrypt(user.email, sealed_context(pid, "email")),
+        "emailHash": user.email_hash,
         "emailVerified": False,
-        "passwordHash": password_hash,
+        "passwordHash": user.password_hash,
         "twoFactor": {"methods": [], "preferred": None},
         "securityEvents": [],
         "alertOutbox": [],
@@ -173,14 +160,17 @@ def _totp_state(value: object, pid: str, cipher: FieldCipher) -> TotpState:
         raise InvalidUserDocument("A stored user has TOTP enabled without a secret.")
     last_used_step = value.get("lastUsedStep", 0)
     codes = value.get("recoveryCodes", [])
+    enabled_at = value.get("enabledAt")
     if not _is_count(last_used_step):
         raise InvalidUserDocument("A stored user has a malformed TOTP time step.")
     if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
         raise InvalidUserDocument("A stored user has malformed recovery codes.")
     return TotpState(
-        secret=cipher.decrypt(value["secret"], sealed_context(pid, "totp.secret")),
+        secret=cipher.decrypt(value["secret"], sealed_context(pid, TOTP_SECRET_FIELD)),
         last_used_step=last_used_step,
         recovery_code_hashes=tuple(codes),
+        # Documents written before the enabling time was kept have none: that is not an error.
+        enabled_at=enabled_at if isinstance(enabled_at, datetime) else None,
     )
 
 

@@ -1,57 +1,35 @@
 """The alert outbox inside principal documents: claiming, and recording each delivery attempt.
 
-An alert is claimed by one atomic update (``pending`` and due -> ``sending`` with a claim id),
-so two workers, in one process or several, never send the same alert twice.
+An alert is claimed by one atomic update (pending and due -> sending with a claim id), so two
+workers, in one process or several, never send the same alert twice. Entries are read leniently:
+a malformed one comes back with ``None`` fields and delivery drops it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo.collection import Collection
 
-from twofactor.store.database import Document
-from twofactor.store.principals import database_errors
-
-
-@dataclass(frozen=True)
-class ClaimedAlert:
-    principal_id: str
-    alert: dict[str, Any]
-    claim: str
-
-
-@dataclass(frozen=True)
-class DueWindow:
-    """Which alerts are due: pending ones whose next attempt is at or before ``due_by``, and
-    ones claimed at or before ``stale_before`` whose worker evidently died."""
-
-    due_by: datetime
-    stale_before: datetime
-
-    def conditions(self) -> list[dict[str, Any]]:
-        """Each way of being due, as an ``$elemMatch`` condition (one per update, so that the
-        positional ``$`` names the matched alert)."""
-        return [
-            {"status": "pending", "nextAttemptAt": {"$lte": self.due_by}},
-            {"status": "sending", "claimedAt": {"$lte": self.stale_before}},
-        ]
+from twofactor.domain.model import ChangeOrigin, RequestInfo
+from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
+from twofactor.store.database import Document, database_errors
 
 
 class AlertOutbox:
+    """Implements ``twofactor.domain.ports.AlertOutbox`` on the ``alertOutbox`` arrays."""
+
     def __init__(self, collection: Collection[Document]) -> None:
         self._collection = collection
 
     def claim(
         self, principal_id: str, alert_id: str, claim: str, now: datetime, window: DueWindow
     ) -> ClaimedAlert | None:
-        """Take the alert for sending if it is due (or its last claim went stale)."""
         update = {
             "$set": {
-                "alertOutbox.$.status": "sending",
+                "alertOutbox.$.status": DeliveryStatus.SENDING.value,
                 "alertOutbox.$.claim": claim,
                 "alertOutbox.$.claimedAt": now,
             },
@@ -67,56 +45,91 @@ class AlertOutbox:
                     update,
                 ).modified_count
                 == 1
-                for condition in window.conditions()
+                for condition in _due_conditions(window)
             )
             if not claimed:
                 return None
             document = self._collection.find_one(
                 {"_id": ObjectId(principal_id)}, projection={"alertOutbox": 1}
             )
-        alert = next((entry for entry in _entries(document) if entry.get("id") == alert_id), None)
-        return None if alert is None else ClaimedAlert(principal_id, alert, claim)
+        entry = next((entry for entry in _entries(document) if entry.get("id") == alert_id), None)
+        return None if entry is None else _claimed(principal_id, alert_id, claim, entry)
 
-    def finish(self, claimed: ClaimedAlert, status: str, now: datetime, **fields: Any) -> None:
-        """Record how the claimed attempt ended (``sent``, ``dropped`` or back to ``pending``)."""
-        updates = {f"alertOutbox.$.{name}": value for name, value in fields.items()}
+    def finish(self, claimed: ClaimedAlert, outcome: DeliveryOutcome, now: datetime) -> None:
+        fields: dict[str, Any] = {"status": outcome.status.value, "updatedAt": now}
+        if outcome.status is DeliveryStatus.SENT:
+            fields["sentAt"] = now
+        if outcome.next_attempt_at is not None:
+            fields["nextAttemptAt"] = outcome.next_attempt_at
+        if outcome.last_error is not None:
+            fields["lastError"] = outcome.last_error
+        if outcome.reason is not None:
+            fields["reason"] = outcome.reason
         with database_errors():
             self._collection.update_one(
                 {
                     "_id": ObjectId(claimed.principal_id),
-                    "alertOutbox": {
-                        "$elemMatch": {"id": claimed.alert["id"], "claim": claimed.claim}
-                    },
+                    "alertOutbox": {"$elemMatch": {"id": claimed.alert_id, "claim": claimed.claim}},
                 },
                 {
-                    "$set": {
-                        "alertOutbox.$.status": status,
-                        "alertOutbox.$.updatedAt": now,
-                        **updates,
-                    },
+                    "$set": {f"alertOutbox.$.{name}": value for name, value in fields.items()},
                     "$unset": {"alertOutbox.$.claim": ""},
                 },
             )
 
     def due(self, window: DueWindow, limit: int) -> list[tuple[str, str]]:
-        """(principal id, alert id) pairs that a worker should try now."""
         with database_errors():
             documents = self._collection.find(
-                {
-                    "$or": [
-                        {"alertOutbox": {"$elemMatch": condition}}
-                        for condition in window.conditions()
-                    ]
-                },
+                {"$or": [{"alertOutbox": {"$elemMatch": c}} for c in _due_conditions(window)]},
                 projection={"alertOutbox": 1},
                 limit=limit,
             )
             pairs = []
             for document in documents:
                 for alert in _entries(document):
-                    if alert.get("status") in ("pending", "sending"):
+                    if alert.get("status") in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
                         pairs.append((str(document["_id"]), str(alert.get("id"))))
         return pairs
+
+
+def _due_conditions(window: DueWindow) -> list[dict[str, Any]]:
+    """Each way of being due, as an ``$elemMatch`` condition (one per update, so that the
+    positional ``$`` names the matched alert)."""
+    return [
+        {"status": DeliveryStatus.PENDING.value, "nextAttemptAt": {"$lte": window.due_by}},
+        {"status": DeliveryStatus.SENDING.value, "claimedAt": {"$lte": window.stale_before}},
+    ]
+
+
+def _claimed(principal_id: str, alert_id: str, claim: str, entry: dict[str, Any]) -> ClaimedAlert:
+    attempts = entry.get("attempts")
+    created_at = entry.get("createdAt")
+    return ClaimedAlert(
+        principal_id=principal_id,
+        alert_id=alert_id,
+        claim=claim,
+        attempts=attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 1,
+        kind=_text(entry.get("kind")),
+        method=_text(entry.get("method")),
+        locale=_text(entry.get("locale")),
+        created_at=created_at if isinstance(created_at, datetime) else None,
+        origin=_origin(entry.get("origin")),
+    )
+
+
+def _origin(value: object) -> ChangeOrigin | None:
+    if not isinstance(value, dict):
+        return None
+    return ChangeOrigin(
+        session_id=_text(value.get("sessionId")) or "",
+        request=RequestInfo(ip=_text(value.get("ip")), user_agent=_text(value.get("userAgent"))),
+        browser=_text(value.get("browser")),
+        os=_text(value.get("os")),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _entries(document: Document | None) -> list[dict[str, Any]]:

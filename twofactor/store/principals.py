@@ -2,46 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from bson.errors import BSONError
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from twofactor.domain.model import Principal, TwoFactorMethod
-from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered, InvalidPrincipalDocument
+from twofactor.domain.alerts import QueuedAlert, SecurityEvent
+from twofactor.domain.model import FactorState, NewUser, Principal, TwoFactorMethod
+from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered
 from twofactor.security.crypto import FieldCipher
-from twofactor.store.database import Document
-from twofactor.store.documents import principal_from_document
+from twofactor.store.changes import event_document, factor_state_document, outbox_entry
+from twofactor.store.database import Document, database_errors
+from twofactor.store.documents import (
+    new_guest_document,
+    new_user_document,
+    principal_from_document,
+)
 
 _HISTORY_LENGTH = 100
 
 
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """Turn driver failures into ``DatabaseFailure``; the driver's message stays in the logs."""
-    try:
-        yield
-    except BSONError:
-        raise InvalidPrincipalDocument("A stored account could not be decoded.") from None
-    except PyMongoError as error:
-        raise DatabaseFailure() from error
-
-
 class PrincipalStore:
+    """Implements ``twofactor.domain.ports.PrincipalRepository`` on the ``principals``
+    collection; the only code that knows the shape of a principal document."""
+
     def __init__(self, collection: Collection[Document], cipher: FieldCipher) -> None:
         self._collection = collection
         self._cipher = cipher
 
-    @property
-    def cipher(self) -> FieldCipher:
-        return self._cipher
+    def create_user(self, user: NewUser) -> str:
+        principal_id = ObjectId()
+        self._insert(new_user_document(principal_id, user, self._cipher))
+        return str(principal_id)
 
-    def insert(self, document: dict[str, Any]) -> None:
+    def create_guest(self, name: str, created_at: datetime) -> str:
+        principal_id = ObjectId()
+        self._insert(
+            new_guest_document(principal_id, name=name, now=created_at, cipher=self._cipher)
+        )
+        return str(principal_id)
+
+    def _insert(self, document: dict[str, Any]) -> None:
         try:
             with database_errors():
                 self._collection.insert_one(document)
@@ -71,8 +74,8 @@ class PrincipalStore:
         principal: Principal,
         method: TwoFactorMethod,
         *,
-        event: dict[str, Any],
-        alert: dict[str, Any] | None,
+        event: SecurityEvent,
+        alert: QueuedAlert | None,
         now: datetime,
     ) -> bool:
         """Disable ``method`` if, and only if, the document is still as ``principal`` saw it."""
@@ -96,31 +99,33 @@ class PrincipalStore:
         self,
         principal: Principal,
         method: TwoFactorMethod,
-        state: dict[str, Any],
+        state: FactorState,
         *,
-        event: dict[str, Any],
-        alert: dict[str, Any] | None,
+        event: SecurityEvent,
+        alert: QueuedAlert | None,
         now: datetime,
-        also_set: dict[str, Any] | None = None,
+        mark_email_verified: bool = False,
     ) -> bool:
         """Enable ``method`` with its ``state``, if the document is as ``principal`` saw it."""
         methods = [*principal.methods, method]
         preferred = principal.preferred_method or method
+        changes: dict[str, Any] = {
+            "twoFactor.methods": [m.value for m in methods],
+            "twoFactor.preferred": preferred.value,
+            f"twoFactor.{method.value}": factor_state_document(principal.id, state, self._cipher),
+        }
+        if mark_email_verified:
+            changes["emailVerified"] = True
         return self._change_security(
             principal,
-            {
-                "twoFactor.methods": [m.value for m in methods],
-                "twoFactor.preferred": preferred.value,
-                f"twoFactor.{method.value}": state,
-                **(also_set or {}),
-            },
+            changes,
             event=event,
             alert=alert,
             now=now,
         )
 
     def set_preferred_method(
-        self, principal: Principal, method: TwoFactorMethod, *, event: dict[str, Any], now: datetime
+        self, principal: Principal, method: TwoFactorMethod, *, event: SecurityEvent, now: datetime
     ) -> bool:
         return self._change_security(
             principal, {"twoFactor.preferred": method.value}, event=event, alert=None, now=now
@@ -131,8 +136,8 @@ class PrincipalStore:
         principal: Principal,
         changes: dict[str, Any],
         *,
-        event: dict[str, Any],
-        alert: dict[str, Any] | None,
+        event: SecurityEvent,
+        alert: QueuedAlert | None,
         now: datetime,
         unset: list[str] | None = None,
     ) -> bool:
@@ -145,9 +150,11 @@ class PrincipalStore:
         are written in the same update, so a committed change always has its alert queued (no
         multi-document transaction needed).
         """
-        push: dict[str, Any] = {"securityEvents": {"$each": [event], "$slice": -_HISTORY_LENGTH}}
+        push: dict[str, Any] = {
+            "securityEvents": {"$each": [event_document(event)], "$slice": -_HISTORY_LENGTH}
+        }
         if alert is not None:
-            push["alertOutbox"] = alert
+            push["alertOutbox"] = outbox_entry(alert)
         update: dict[str, Any] = {
             "$set": {**changes, "lastActive": now},
             "$inc": {"stepUpGeneration": 1},

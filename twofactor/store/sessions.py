@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo.collection import Collection
 
-from twofactor.store.database import Document
-from twofactor.store.principals import database_errors
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: str
-    principal_id: str
-    refresh_jti: str
-    created_at: datetime
-    expires_at: datetime
-    browser: str | None
-    os: str | None
-    ip: str | None
-    user_agent: str | None
+from twofactor.domain.model import SessionRecord
+from twofactor.store.database import Document, database_errors
 
 
 class SessionStore:
+    """Implements ``twofactor.domain.ports.SessionRepository``."""
+
     def __init__(self, collection: Collection[Document]) -> None:
         self._collection = collection
 

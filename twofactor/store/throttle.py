@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 
-from twofactor.store.database import Document
-from twofactor.store.principals import database_errors
+from twofactor.store.database import Document, database_errors
 
 
 class AttemptCounter:
+    """Implements ``twofactor.domain.ports.AttemptCounter``."""
+
     def __init__(self, collection: Collection[Document]) -> None:
         self._collection = collection
 

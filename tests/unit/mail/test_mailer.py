@@ -1,5 +1,5 @@
-"""Delivering email: which mailer the settings choose, .eml files in local mode, and SMTP against a
-real server that accepts, refuses or is not there."""
+"""Delivering email: .eml files in local mode, and SMTP against a real server that accepts,
+refuses or is not there."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 
 from tests.support.secantus import free_port
 from tests.support.smtp import SmtpSink
-from twofactor.config import Settings
-from twofactor.mail.mailer import FileMailer, MailDeliveryError, SmtpMailer, mailer_for
+from twofactor.domain.ports import MailDeliveryError
+from twofactor.mail.mailer import FileMailer, SmtpMailer
 
 PASSWORD = "correct-horse-battery-staple-7f3a"
 
@@ -48,69 +48,6 @@ def new_message(subject: str = "Two-factor authentication was removed") -> Email
 
 def plain_smtp(sink: SmtpSink, **credentials: str) -> SmtpMailer:
     return SmtpMailer("127.0.0.1", sink.port, "none", **credentials)
-
-
-# Choosing the mailer -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "settings",
-    [
-        pytest.param(Settings(email_enabled=False), id="local"),
-        pytest.param(Settings(email_enabled=False, smtp_host="127.0.0.1"), id="smtp-host"),
-        pytest.param(
-            Settings(email_enabled=False, mongodb_uri="mongodb://x", embedded_database=True),
-            id="embedded",
-        ),
-    ],
-)
-def test_no_mailer_when_email_is_disabled(settings: Settings) -> None:
-    assert mailer_for(settings) is None
-
-
-def test_an_smtp_host_gives_an_smtp_mailer_that_delivers_there(sink: SmtpSink) -> None:
-    settings = Settings(
-        mongodb_uri="mongodb://db.example.com",
-        smtp_host="127.0.0.1",
-        smtp_port=sink.port,
-        smtp_tls="none",
-    )
-    mailer = mailer_for(settings)
-    assert isinstance(mailer, SmtpMailer)
-    message = new_message()
-    mailer.send(message)
-    assert len(sink.wait_for(message["To"])) == 1
-
-
-def test_an_smtp_host_wins_over_the_local_file_mailer(tmp_path: Path) -> None:
-    settings = Settings(
-        mongodb_uri="mongodb://127.0.0.1:27017",
-        embedded_database=True,
-        data_dir=tmp_path,
-        smtp_host="127.0.0.1",
-    )
-    assert isinstance(mailer_for(settings), SmtpMailer)
-
-
-def test_the_embedded_database_without_smtp_writes_mail_under_the_data_directory(
-    tmp_path: Path,
-) -> None:
-    settings = Settings(data_dir=tmp_path).with_embedded_database("mongodb://127.0.0.1:27017")
-    mailer = mailer_for(settings)
-    assert isinstance(mailer, FileMailer)
-    mailer.send(new_message())
-    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
-
-
-def test_a_real_database_without_smtp_has_no_mailer(tmp_path: Path) -> None:
-    # A deployment must not silently write users' mail to its disk.
-    settings = Settings(mongodb_uri="mongodb://db.example.com", data_dir=tmp_path)
-    assert mailer_for(settings) is None
-    assert not (tmp_path / "mail").exists()
-
-
-def test_local_mode_before_its_database_started_has_no_mailer() -> None:
-    assert mailer_for(Settings()) is None
 
 
 # Files -------------------------------------------------------------------------------------

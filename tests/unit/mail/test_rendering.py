@@ -8,9 +8,11 @@ import pytest
 from babel.dates import format_datetime
 
 from twofactor.domain.alerts import AlertKind
-from twofactor.domain.model import TwoFactorMethod
+from twofactor.domain.messages import AlertContent
+from twofactor.factors.email_codes import EmailCodeFactor
+from twofactor.factors.totp import TotpFactor
 from twofactor.mail.catalogs import translations_for
-from twofactor.mail.rendering import AlertContent, AlertRenderer, MailIdentity
+from twofactor.mail.rendering import AlertRenderer, MailIdentity
 
 RENDERER = AlertRenderer(
     MailIdentity(
@@ -25,7 +27,7 @@ WHEN = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
 def content(locale: str = "en", **changes: object) -> AlertContent:
     values: dict[str, object] = {
         "kind": AlertKind.TWO_FACTOR_REMOVED,
-        "method": TwoFactorMethod.TOTP,
+        "method_label": TotpFactor.label,
         "recipient_email": "ada@example.com",
         "recipient_name": "Ada",
         "occurred_at": WHEN,
@@ -60,7 +62,7 @@ def test_alert_is_written_in_the_locale_of(locale: str) -> None:
 
 def test_added_alert_has_its_own_subject() -> None:
     message = RENDERER.render(
-        content(kind=AlertKind.TWO_FACTOR_ADDED, method=TwoFactorMethod.EMAIL)
+        content(kind=AlertKind.TWO_FACTOR_ADDED, method_label=EmailCodeFactor.label)
     )
 
     assert message["Subject"] == "A two-factor method was added to your account"

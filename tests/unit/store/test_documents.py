@@ -11,19 +11,18 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
+from twofactor.domain.model import Kind, NewUser, Principal, TotpState, TwoFactorMethod
 from twofactor.errors import (
     DatabaseEncryptionFailure,
     InvalidPrincipalDocument,
     InvalidUserDocument,
 )
-from twofactor.security.crypto import FieldCipher
+from twofactor.security.crypto import FieldCipher, sealed_context
 from twofactor.security.keys import NamedKey
 from twofactor.store.documents import (
     new_guest_document,
     new_user_document,
     principal_from_document,
-    sealed_context,
 )
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -46,12 +45,14 @@ def cipher() -> FieldCipher:
 def user_document(cipher: FieldCipher, principal_id: ObjectId | None = None) -> Document:
     return new_user_document(
         principal_id or ObjectId(),
-        name="Alice Example",
-        email="alice@example.com",
-        email_hash="a" * 64,
-        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
-        now=NOW,
-        cipher=cipher,
+        NewUser(
+            name="Alice Example",
+            email="alice@example.com",
+            email_hash="a" * 64,
+            password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+            created_at=NOW,
+        ),
+        cipher,
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 
-from twofactor.domain.verification import email_code_hash
 from twofactor.security.crypto import keyed_hash
+from twofactor.security.otp import email_code_hash
 
 KEY = secrets.token_bytes(32)
 ADA = "65f0c0ffee0000000000abcd"
