@@ -16,10 +16,17 @@ from twofactor.domain.authentication import AuthenticationService
 from twofactor.domain.email_codes import EmailCodeService
 from twofactor.domain.enrollment import EnrollmentService
 from twofactor.domain.guard import SecurityChangeGuard
-from twofactor.domain.ports import SecurityMail
+from twofactor.domain.ports import (
+    AccessTokenAllowlist,
+    AlertOutbox,
+    AttemptCounter,
+    PrincipalRepository,
+    SecurityMail,
+    SessionRepository,
+)
 from twofactor.domain.second_factors import SecondFactorService
 from twofactor.domain.security_change import ChangeRecorder
-from twofactor.domain.services import Services
+from twofactor.domain.services import Readiness, Services
 from twofactor.domain.sessions import SessionService
 from twofactor.domain.throttle import MAX_FAILURES_PER_ADDRESS, Throttle
 from twofactor.domain.two_factor_auth import TwoFactorAuthService
@@ -34,12 +41,12 @@ from twofactor.mail.rendering import AlertRenderer, MailIdentity
 from twofactor.security.crypto import EmailHasher, FieldCipher
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import TokenService
-from twofactor.store.allowlist import AccessTokenAllowlist
+from twofactor.store.allowlist import AccessTokenAllowlist as MongoAllowlist
 from twofactor.store.database import Stores
-from twofactor.store.outbox import AlertOutbox
+from twofactor.store.outbox import AlertOutbox as MongoAlertOutbox
 from twofactor.store.principals import PrincipalStore
 from twofactor.store.sessions import SessionStore
-from twofactor.store.throttle import AttemptCounter
+from twofactor.store.throttle import AttemptCounter as MongoAttemptCounter
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,19 @@ class Runtime:
         self.stores.close()
 
 
+@dataclass(frozen=True)
+class Adapters:
+    """What the domain's ports are plugged into: MongoDB and SMTP here, fakes in unit tests."""
+
+    principals: PrincipalRepository
+    sessions: SessionRepository
+    allowlist: AccessTokenAllowlist
+    attempts: AttemptCounter
+    outbox: AlertOutbox
+    mail: SecurityMail | None
+    readiness: Readiness
+
+
 def build_runtime(
     settings: Settings, clock: Clock, *, passwords: PasswordHasher | None = None
 ) -> Runtime:
@@ -67,8 +87,24 @@ def build_runtime(
         raise ValueError("settings must name a database and carry keys (see twofactor.local_mode)")
     stores = Stores(settings.mongodb_uri, settings.mongodb_database, settings.allowlist_mongodb_uri)
     collections = stores.collections
-    cipher = FieldCipher(settings.encryption_keys)
-    principals = PrincipalStore(collections.principals, cipher)
+    adapters = Adapters(
+        principals=PrincipalStore(collections.principals, FieldCipher(settings.encryption_keys)),
+        sessions=SessionStore(collections.sessions),
+        allowlist=MongoAllowlist(collections.allowlist),
+        attempts=MongoAttemptCounter(collections.attempts),
+        outbox=MongoAlertOutbox(collections.principals),
+        mail=mail_for(settings),
+        readiness=stores,
+    )
+    services = compose_services(settings, adapters, clock, passwords or PasswordHasher())
+    return Runtime(settings=settings, stores=stores, services=services)
+
+
+def compose_services(
+    settings: Settings, adapters: Adapters, clock: Clock, passwords: PasswordHasher
+) -> Services:
+    """The domain services over ``adapters``, configured by ``settings``."""
+    principals = adapters.principals
     tokens = TokenService(
         settings.jwt_signing_keys,
         clock,
@@ -76,27 +112,18 @@ def build_runtime(
         refresh_ttl=settings.refresh_token_ttl,
         step_up_ttl=settings.step_up_token_ttl,
     )
-    passwords = passwords or PasswordHasher()
     email_hash = EmailHasher(settings.hash_key)
-    counter = AttemptCounter(collections.attempts)
-    throttle = Throttle(counter, clock)
-    sessions = SessionService(
-        SessionStore(collections.sessions),
-        AccessTokenAllowlist(collections.allowlist),
-        principals,
-        tokens,
-        clock,
-    )
+    throttle = Throttle(adapters.attempts, clock)
+    sessions = SessionService(adapters.sessions, adapters.allowlist, principals, tokens, clock)
     accounts = AccountService(principals, sessions, passwords, email_hash, clock)
     guard = SecurityChangeGuard(principals, passwords)
     factors = factor_registry(principals, passwords, settings.hash_key)
     verifier = SecondFactorVerifier(
         factors, EmailCodeFactor(principals, settings.hash_key), throttle, clock
     )
-    mail = mail_for(settings)
     locales = available_locales()
     policy = AlertPolicy(
-        email_enabled=mail is not None,
+        email_enabled=adapters.mail is not None,
         two_factor_removed=settings.security_alert_two_factor_removed,
         two_factor_added=settings.security_alert_two_factor_added,
     )
@@ -104,11 +131,9 @@ def build_runtime(
         sessions, AlertComposer(policy, settings.default_locale, locales), clock
     )
     labels = {method: factors[method].label for method in factors}
-    alerts = AlertDelivery(
-        AlertOutbox(collections.principals), principals, mail, policy, labels, clock
-    )
-    services = Services(
-        readiness=stores,
+    alerts = AlertDelivery(adapters.outbox, principals, adapters.mail, policy, labels, clock)
+    return Services(
+        readiness=adapters.readiness,
         tokens=tokens,
         sessions=sessions,
         accounts=accounts,
@@ -120,7 +145,7 @@ def build_runtime(
             email_hash,
             tokens,
             throttle,
-            Throttle(counter, clock, max_failures=MAX_FAILURES_PER_ADDRESS),
+            Throttle(adapters.attempts, clock, max_failures=MAX_FAILURES_PER_ADDRESS),
         ),
         second_factors=SecondFactorService(principals, guard, recorder, clock, alerts),
         enrollment=EnrollmentService(
@@ -128,7 +153,7 @@ def build_runtime(
             guard,
             sessions,
             recorder,
-            TotpSetupFlow(tokens, cipher, passwords),
+            TotpSetupFlow(tokens, FieldCipher(settings.encryption_keys), passwords),
             verifier,
             throttle,
             alerts,
@@ -136,11 +161,10 @@ def build_runtime(
         ),
         two_factor=TwoFactorAuthService(principals, sessions, tokens, verifier),
         email_codes=EmailCodeService(
-            principals, mail, clock, settings.hash_key, settings.default_locale, locales
+            principals, adapters.mail, clock, settings.hash_key, settings.default_locale, locales
         ),
         alerts=alerts,
     )
-    return Runtime(settings=settings, stores=stores, services=services)
 
 
 def mail_for(settings: Settings) -> SecurityMail | None:

@@ -1,0 +1,88 @@
+"""The domain services composed over in-memory fakes by the real composition root
+(``twofactor.wiring.compose_services``): a unit test gets the real flows, no server behind them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tests.support.fakes import (
+    FakeAllowlist,
+    FakeAttemptCounter,
+    FakeMail,
+    FakeOutbox,
+    FakePrincipals,
+    FakeSessions,
+    FrozenClock,
+)
+from twofactor.config import Settings
+from twofactor.domain.accounts import Registration
+from twofactor.domain.services import Services
+from twofactor.security.keys import NamedKey
+from twofactor.security.passwords import PasswordHasher
+from twofactor.wiring import Adapters, compose_services
+
+PASSWORD = "correct horse battery staple"
+
+SETTINGS = Settings(
+    mongodb_uri="mongodb://unused.invalid",
+    jwt_signing_keys=(NamedKey("kit-jwt", secrets.token_bytes(32)),),
+    encryption_keys=(NamedKey("kit-enc", secrets.token_bytes(32)),),
+    hash_key=secrets.token_bytes(32),
+)
+
+
+class AlwaysReady:
+    def is_ready(self) -> bool:
+        return True
+
+
+@dataclass
+class Kit:
+    settings: Settings
+    clock: FrozenClock
+    principals: FakePrincipals
+    outbox: FakeOutbox
+    sessions: FakeSessions
+    allowlist: FakeAllowlist
+    attempts: FakeAttemptCounter
+    mail: FakeMail
+    passwords: PasswordHasher
+    services: Services
+
+    def register(self, email: str = "ada@example.com", name: str = "Ada") -> str:
+        registration = Registration(email=email, password=PASSWORD, name=name)
+        return self.services.accounts.register(registration).id
+
+
+def build_kit(
+    *, passwords: PasswordHasher | None = None, mail: bool = True, **settings: Any
+) -> Kit:
+    """Fresh fakes and services; ``settings`` override fields of ``Settings`` (alerts, TTLs)."""
+    configured = replace(SETTINGS, **settings)
+    clock = FrozenClock()
+    principals = FakePrincipals()
+    kit = Kit(
+        settings=configured,
+        clock=clock,
+        principals=principals,
+        outbox=FakeOutbox(principals),
+        sessions=FakeSessions(),
+        allowlist=FakeAllowlist(),
+        attempts=FakeAttemptCounter(),
+        mail=FakeMail(),
+        passwords=passwords or PasswordHasher(),
+        services=None,  # type: ignore[arg-type]  # composed below, over the fakes above
+    )
+    adapters = Adapters(
+        principals=principals,
+        sessions=kit.sessions,
+        allowlist=kit.allowlist,
+        attempts=kit.attempts,
+        outbox=kit.outbox,
+        mail=kit.mail if mail else None,
+        readiness=AlwaysReady(),
+    )
+    kit.services = compose_services(configured, adapters, clock, kit.passwords)
+    return kit

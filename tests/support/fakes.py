@@ -1,0 +1,501 @@
+"""In-memory implementations of the domain's ports, for millisecond unit tests of the flows.
+
+They keep the semantics the flows rely on, not just the signatures: a security change applies
+only when the principal is still as the caller read it (compare-and-set on methods, kind and
+step-up generation), a code is consumed once, an alert is claimed by one worker at a time.
+A fake can also be told to fail, the way the real store fails (``DatabaseFailure``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from twofactor.domain.alerts import QueuedAlert, SecurityEvent
+from twofactor.domain.messages import AlertContent, CodeContent
+from twofactor.domain.model import (
+    FactorState,
+    Kind,
+    NewUser,
+    Principal,
+    SessionRecord,
+    TotpState,
+    TwoFactorMethod,
+)
+from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
+from twofactor.domain.ports import MailDeliveryError
+from twofactor.errors import AllowlistReadingFailure, DatabaseFailure, EmailAlreadyRegistered
+
+START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class FrozenClock:
+    """Time stands still until a test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+class Breakable:
+    """``broken = True`` makes every call fail as a stopped database does."""
+
+    broken: bool = False
+
+    def _check(self) -> None:
+        if self.broken:
+            raise DatabaseFailure()
+
+
+@dataclass
+class OutboxEntry:
+    alert: QueuedAlert
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    claim: str | None = None
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    reason: str | None = None
+    #: Set by a test to simulate an entry written by a broken or older version.
+    raw_kind: str | None = None
+    raw_method: str | None = None
+
+
+@dataclass
+class EmailCode:
+    code_hash: str
+    expires_at: datetime
+    resend_at: datetime
+
+
+@dataclass
+class PrincipalRecord:
+    principal: Principal
+    email_hash: str | None = None
+    events: list[SecurityEvent] = field(default_factory=list)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+    email_code: EmailCode | None = None
+    factor_states: dict[TwoFactorMethod, FactorState] = field(default_factory=dict)
+
+
+class FakePrincipals(Breakable):
+    """``PrincipalRepository`` in memory; ``records`` is open to the tests for seeding/reading."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, PrincipalRecord] = {}
+        self._lock = threading.Lock()
+
+    # Seeding ----------------------------------------------------------------------------------
+
+    def put(self, principal: Principal, email_hash: str | None = None) -> Principal:
+        self.records[principal.id] = PrincipalRecord(principal, email_hash)
+        return principal
+
+    def update(self, principal_id: str, **changes: object) -> Principal:
+        """Change a stored principal behind the flows' back (another writer)."""
+        record = self.records[principal_id]
+        record.principal = replace(record.principal, **changes)  # type: ignore[arg-type]
+        return record.principal
+
+    # PrincipalRepository ----------------------------------------------------------------------
+
+    def create_user(self, user: NewUser) -> str:
+        self._check()
+        with self._lock:
+            if any(r.email_hash == user.email_hash for r in self.records.values()):
+                raise EmailAlreadyRegistered()
+            principal = Principal(
+                id=secrets.token_hex(12),
+                kind=Kind.USER,
+                roles=("user",),
+                name=user.name,
+                created_at=user.created_at,
+                last_active=user.created_at,
+                step_up_generation=0,
+                email=user.email,
+                password_hash=user.password_hash,
+            )
+            self.records[principal.id] = PrincipalRecord(principal, user.email_hash)
+        return principal.id
+
+    def create_guest(self, name: str, created_at: datetime) -> str:
+        self._check()
+        principal = Principal(
+            id=secrets.token_hex(12),
+            kind=Kind.GUEST,
+            roles=("guest",),
+            name=name,
+            created_at=created_at,
+            last_active=created_at,
+            step_up_generation=0,
+        )
+        self.records[principal.id] = PrincipalRecord(principal)
+        return principal.id
+
+    def get(self, principal_id: str) -> Principal | None:
+        self._check()
+        record = self.records.get(principal_id)
+        return None if record is None else record.principal
+
+    def find_by_email_hash(self, email_hash: str) -> Principal | None:
+        self._check()
+        for record in self.records.values():
+            if record.email_hash == email_hash:
+                return record.principal
+        return None
+
+    def touch(self, principal_id: str, now: datetime) -> None:
+        self._check()
+        if principal_id in self.records:
+            self.update(principal_id, last_active=now)
+
+    def add_method(
+        self,
+        principal: Principal,
+        method: TwoFactorMethod,
+        state: FactorState,
+        *,
+        event: SecurityEvent,
+        alert: QueuedAlert | None,
+        now: datetime,
+        mark_email_verified: bool = False,
+    ) -> bool:
+        changes: dict[str, object] = {
+            "methods": (*principal.methods, method),
+            "preferred_method": principal.preferred_method or method,
+        }
+        if isinstance(state, TotpState):
+            changes["totp"] = state
+        if mark_email_verified:
+            changes["email_verified"] = True
+        return self._change(principal, changes, event, alert, now, {method: state})
+
+    def remove_method(
+        self,
+        principal: Principal,
+        method: TwoFactorMethod,
+        *,
+        event: SecurityEvent,
+        alert: QueuedAlert | None,
+        now: datetime,
+    ) -> bool:
+        remaining = tuple(m for m in principal.methods if m is not method)
+        preferred = principal.preferred_method
+        if preferred is method or preferred is None:
+            preferred = remaining[0] if remaining else None
+        changes: dict[str, object] = {"methods": remaining, "preferred_method": preferred}
+        if method is TwoFactorMethod.TOTP:
+            changes["totp"] = None
+        return self._change(principal, changes, event, alert, now, {method: None})
+
+    def set_preferred_method(
+        self, principal: Principal, method: TwoFactorMethod, *, event: SecurityEvent, now: datetime
+    ) -> bool:
+        return self._change(principal, {"preferred_method": method}, event, None, now, {})
+
+    def _change(
+        self,
+        seen: Principal,
+        changes: dict[str, object],
+        event: SecurityEvent,
+        alert: QueuedAlert | None,
+        now: datetime,
+        states: dict[TwoFactorMethod, FactorState | None],
+    ) -> bool:
+        self._check()
+        with self._lock:
+            record = self.records.get(seen.id)
+            current = record.principal if record else None
+            if (
+                record is None
+                or current is None
+                or current.kind is not seen.kind
+                or current.step_up_generation != seen.step_up_generation
+                or current.methods != seen.methods
+            ):
+                return False
+            record.principal = replace(
+                current,
+                step_up_generation=current.step_up_generation + 1,
+                last_active=now,
+                **changes,  # type: ignore[arg-type]
+            )
+            for method, state in states.items():
+                if state is None:
+                    record.factor_states.pop(method, None)
+                else:
+                    record.factor_states[method] = state
+            record.events.append(event)
+            if alert is not None:
+                record.outbox.append(OutboxEntry(alert, next_attempt_at=alert.created_at))
+            return True
+
+    def use_totp_step(self, principal_id: str, step: int) -> bool:
+        self._check()
+        with self._lock:
+            principal = self.records[principal_id].principal
+            totp = principal.totp
+            if TwoFactorMethod.TOTP not in principal.methods or totp is None:
+                return False
+            if totp.last_used_step >= step:
+                return False
+            self.update(principal_id, totp=replace(totp, last_used_step=step))
+            return True
+
+    def use_recovery_code(self, principal_id: str, code_hash: str) -> bool:
+        self._check()
+        with self._lock:
+            totp = self.records[principal_id].principal.totp
+            if totp is None or code_hash not in totp.recovery_code_hashes:
+                return False
+            remaining = tuple(h for h in totp.recovery_code_hashes if h != code_hash)
+            self.update(principal_id, totp=replace(totp, recovery_code_hashes=remaining))
+            return True
+
+    def store_email_code(
+        self,
+        principal_id: str,
+        code_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        resend_at: datetime,
+    ) -> bool:
+        self._check()
+        with self._lock:
+            record = self.records[principal_id]
+            if record.email_code is not None and record.email_code.resend_at > now:
+                return False
+            record.email_code = EmailCode(code_hash, expires_at, resend_at)
+            return True
+
+    def email_code_resend_at(self, principal_id: str) -> datetime | None:
+        self._check()
+        code = self.records[principal_id].email_code
+        return None if code is None else code.resend_at
+
+    def use_email_code(self, principal_id: str, code_hash: str, now: datetime) -> bool:
+        self._check()
+        with self._lock:
+            record = self.records[principal_id]
+            code = record.email_code
+            if code is None or code.code_hash != code_hash or code.expires_at <= now:
+                return False
+            record.email_code = None
+            return True
+
+
+class FakeOutbox(Breakable):
+    """``AlertOutbox`` over the entries ``FakePrincipals`` queued."""
+
+    def __init__(self, principals: FakePrincipals) -> None:
+        self._principals = principals
+        self._lock = threading.Lock()
+
+    def entry(self, principal_id: str, alert_id: str) -> OutboxEntry:
+        return next(
+            e for e in self._principals.records[principal_id].outbox if e.alert.id == alert_id
+        )
+
+    def claim(
+        self, principal_id: str, alert_id: str, claim: str, now: datetime, window: DueWindow
+    ) -> ClaimedAlert | None:
+        self._check()
+        with self._lock:
+            entry = self.entry(principal_id, alert_id)
+            if not _is_due(entry, window):
+                return None
+            entry.status = DeliveryStatus.SENDING
+            entry.claim = claim
+            entry.claimed_at = now
+            entry.attempts += 1
+            alert = entry.alert
+            return ClaimedAlert(
+                principal_id=principal_id,
+                alert_id=alert.id,
+                claim=claim,
+                attempts=entry.attempts,
+                kind=entry.raw_kind if entry.raw_kind is not None else alert.kind.value,
+                method=entry.raw_method if entry.raw_method is not None else alert.method.value,
+                locale=alert.locale,
+                created_at=alert.created_at,
+                origin=alert.origin,
+            )
+
+    def finish(self, claimed: ClaimedAlert, outcome: DeliveryOutcome, now: datetime) -> None:
+        self._check()
+        with self._lock:
+            entry = self.entry(claimed.principal_id, claimed.alert_id)
+            if entry.claim != claimed.claim:
+                return  # another worker's claim: not ours to finish
+            entry.status = outcome.status
+            entry.claim = None
+            if outcome.status is DeliveryStatus.SENT:
+                entry.sent_at = now
+            if outcome.next_attempt_at is not None:
+                entry.next_attempt_at = outcome.next_attempt_at
+            if outcome.last_error is not None:
+                entry.last_error = outcome.last_error
+            if outcome.reason is not None:
+                entry.reason = outcome.reason
+
+    def due(self, window: DueWindow, limit: int) -> list[tuple[str, str]]:
+        self._check()
+        pairs = [
+            (principal_id, entry.alert.id)
+            for principal_id, record in self._principals.records.items()
+            for entry in record.outbox
+            if _is_due(entry, window)
+        ]
+        return pairs[:limit]
+
+
+def _is_due(entry: OutboxEntry, window: DueWindow) -> bool:
+    if entry.status is DeliveryStatus.PENDING:
+        return entry.next_attempt_at is None or entry.next_attempt_at <= window.due_by
+    if entry.status is DeliveryStatus.SENDING:
+        return entry.claimed_at is not None and entry.claimed_at <= window.stale_before
+    return False
+
+
+class FakeSessions(Breakable):
+    """``SessionRepository`` in memory."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, SessionRecord] = {}
+
+    def insert(self, session: SessionRecord) -> None:
+        self._check()
+        self.records[session.id] = session
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        self._check()
+        return self.records.get(session_id)
+
+    def rotate_refresh(
+        self, session_id: str, used_jti: str, new_jti: str, expires_at: datetime, now: datetime
+    ) -> bool:
+        self._check()
+        session = self.records.get(session_id)
+        if session is None or session.refresh_jti != used_jti:
+            return False
+        self.records[session_id] = replace(session, refresh_jti=new_jti, expires_at=expires_at)
+        return True
+
+    def delete(self, session_id: str) -> None:
+        self._check()
+        self.records.pop(session_id, None)
+
+    def delete_others(self, principal_id: str, keep_session_id: str) -> None:
+        self._check()
+        for session_id, session in list(self.records.items()):
+            if session.principal_id == principal_id and session_id != keep_session_id:
+                del self.records[session_id]
+
+
+@dataclass(frozen=True)
+class AllowlistEntry:
+    principal_id: str
+    session_id: str
+    expires_at: datetime
+
+
+class FakeAllowlist(Breakable):
+    """``AccessTokenAllowlist`` in memory."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, AllowlistEntry] = {}
+
+    def add(self, jti: str, principal_id: str, session_id: str, expires_at: datetime) -> None:
+        self._check()
+        self.entries[jti] = AllowlistEntry(principal_id, session_id, expires_at)
+
+    def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
+        if self.broken:
+            raise AllowlistReadingFailure()
+        entry = self.entries.get(jti)
+        return (
+            entry is not None
+            and entry.principal_id == principal_id
+            and entry.session_id == session_id
+        )
+
+    def revoke_session(self, session_id: str) -> None:
+        self._check()
+        for jti, entry in list(self.entries.items()):
+            if entry.session_id == session_id:
+                del self.entries[jti]
+
+    def revoke_other_sessions(self, principal_id: str, keep_session_id: str) -> None:
+        self._check()
+        for jti, entry in list(self.entries.items()):
+            if entry.principal_id == principal_id and entry.session_id != keep_session_id:
+                del self.entries[jti]
+
+
+class FakeAttemptCounter(Breakable):
+    """``AttemptCounter`` in memory: a fixed window per key, counted atomically."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, tuple[int, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        self._check()
+        with self._lock:
+            count, started = self.windows.get(key, (0, now))
+            if started + window <= now:
+                count, started = 0, now
+            self.windows[key] = (count + 1, started)
+            return count + 1, started + window
+
+    def release(self, key: str) -> None:
+        self._check()
+        with self._lock:
+            if key in self.windows and self.windows[key][0] > 0:
+                count, started = self.windows[key]
+                self.windows[key] = (count - 1, started)
+
+    def clear(self, key: str) -> None:
+        self._check()
+        self.windows.pop(key, None)
+
+
+class FakeMail:
+    """``SecurityMail`` that keeps what it is given, or refuses like a mail server that is down."""
+
+    def __init__(self) -> None:
+        self.alerts: list[AlertContent] = []
+        self.codes: list[CodeContent] = []
+        self.refusing = False
+
+    def send_alert(self, content: AlertContent) -> None:
+        if self.refusing:
+            raise MailDeliveryError("SMTPRecipientsRefused 451")
+        self.alerts.append(content)
+
+    def send_code(self, content: CodeContent) -> None:
+        if self.refusing:
+            raise MailDeliveryError("SMTPRecipientsRefused 451")
+        self.codes.append(content)
+
+
+if TYPE_CHECKING:
+    # mypy checks that every fake still implements its port.
+    from twofactor.domain import ports
+
+    _principals: ports.PrincipalRepository = FakePrincipals()
+    _outbox: ports.AlertOutbox = FakeOutbox(FakePrincipals())
+    _sessions: ports.SessionRepository = FakeSessions()
+    _allowlist: ports.AccessTokenAllowlist = FakeAllowlist()
+    _counter: ports.AttemptCounter = FakeAttemptCounter()
+    _mail: ports.SecurityMail = FakeMail()
