@@ -1,0 +1,1 @@
+"""Primitives below both the domain and the store: keys, encryption, passwords, OTP, tokens."""
