@@ -2,6 +2,12 @@
 
 Nothing else in the service reads ``os.environ``: every other module receives a ``Settings``.
 A missing or invalid value stops the start-up with a message that names the variable.
+
+Every variable is one row of ``VARIABLES``: its name, the ``Settings`` field it fills and its
+``Kind`` (how the text is checked and parsed, and written back). The reader (``load_settings``),
+the exporter to worker processes (``settings_to_environ``) and the tests all walk this one
+table, so they cannot drift apart. An unset or blank variable keeps the ``Settings`` default,
+which is therefore the only place a default is written.
 """
 
 from __future__ import annotations
@@ -9,10 +15,11 @@ from __future__ import annotations
 import binascii
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from babel import Locale, UnknownLocaleError
 
@@ -20,10 +27,14 @@ from twofactor.security.keys import NamedKey, decode_base64, encode_base64
 
 SmtpTls = Literal["none", "starttls", "tls"]
 
+T = TypeVar("T")
+
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _INTEGER = re.compile(r"-?[0-9]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+#: The usual port of each TLS mode: the SMTP_PORT of an environment that does not set it.
+_SMTP_PORTS: dict[SmtpTls, int] = {"none": 25, "starttls": 587, "tls": 465}
 
 
 class ConfigError(Exception):
@@ -46,6 +57,7 @@ class Settings:
     refresh_token_ttl: int = 30 * 24 * 3600
     email_enabled: bool = True
     smtp_host: str | None = None
+    #: Read from the environment, an unset port follows ``smtp_tls`` (see ``_SMTP_PORTS``).
     smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
@@ -83,172 +95,109 @@ class Settings:
         return replace(self, mongodb_uri=mongodb_uri, embedded_database=True)
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Read and check every variable of the contract; ``ConfigError`` names the first bad one."""
-    reader = _Reader(environ)
-    mongodb_uri = reader.optional("MONGODB_URI")
-    smtp_tls: SmtpTls = reader.choice("SMTP_TLS", ("none", "starttls", "tls"), "starttls")  # type: ignore[assignment]
-    settings = Settings(
-        mongodb_uri=mongodb_uri,
-        mongodb_database=reader.text("MONGODB_DATABASE", "twofactor"),
-        allowlist_mongodb_uri=reader.optional("ALLOWLIST_MONGODB_URI"),
-        data_dir=Path(reader.text("DATA_DIR", "data")),
-        jwt_signing_keys=reader.named_keys("JWT_SIGNING_KEYS", min_length=32),
-        encryption_keys=reader.named_keys("ENCRYPTION_KEYS", exact_length=32),
-        hash_key=reader.secret("HASH_KEY", min_length=32),
-        access_token_ttl=reader.integer("ACCESS_TOKEN_TTL", 900, minimum=30, maximum=86_400),
-        step_up_token_ttl=reader.integer("STEP_UP_TOKEN_TTL", 300, minimum=30, maximum=3_600),
-        refresh_token_ttl=reader.integer(
-            "REFRESH_TOKEN_TTL", 30 * 24 * 3600, minimum=60, maximum=365 * 24 * 3600
-        ),
-        email_enabled=reader.boolean("EMAIL_ENABLED", True),
-        smtp_host=reader.optional("SMTP_HOST"),
-        smtp_port=reader.integer("SMTP_PORT", _default_smtp_port(smtp_tls), 1, 65_535),
-        smtp_username=reader.optional("SMTP_USERNAME"),
-        smtp_password=reader.raw("SMTP_PASSWORD"),
-        smtp_tls=smtp_tls,
-        mail_from=reader.text("MAIL_FROM", "twofactor-api <no-reply@localhost>"),
-        security_alert_two_factor_removed=reader.boolean("SECURITY_ALERT_TWO_FACTOR_REMOVED", True),
-        security_alert_two_factor_added=reader.boolean("SECURITY_ALERT_TWO_FACTOR_ADDED", True),
-        default_locale=reader.locale("DEFAULT_LOCALE", "en"),
-        cookie_secure=reader.boolean("COOKIE_SECURE", False),
-        host=reader.text("HOST", "127.0.0.1"),
-        port=reader.integer("PORT", 8000, minimum=0, maximum=65_535),
-        security_settings_url=reader.text("SECURITY_SETTINGS_URL", "http://127.0.0.1:8000/api/ui/"),
-        support_contact=reader.text("SUPPORT_CONTACT", "support@localhost"),
-        alert_retry_interval=reader.integer("ALERT_RETRY_INTERVAL", 60, minimum=1, maximum=86_400),
-        # Internal: how local mode tells its worker processes that the database is its own.
-        embedded_database=reader.boolean("TWOFACTOR_EMBEDDED_DATABASE", False),
-    )
-    if not settings.local_mode:
-        # Against a real deployment, generated keys would silently differ per process.
-        for name, value in (
-            ("JWT_SIGNING_KEYS", settings.jwt_signing_keys),
-            ("ENCRYPTION_KEYS", settings.encryption_keys),
-            ("HASH_KEY", settings.hash_key),
-        ):
-            if not value:
-                raise ConfigError(f"{name} is required when MONGODB_URI is set")
-    return settings
+# Kinds of variable -------------------------------------------------------------------------
 
 
-def settings_to_environ(settings: Settings) -> dict[str, str]:
-    """The variables that reproduce ``settings`` in a worker process (keys included)."""
-    environ = {
-        "MONGODB_DATABASE": settings.mongodb_database,
-        "DATA_DIR": str(settings.data_dir),
-        "JWT_SIGNING_KEYS": _format_named_keys(settings.jwt_signing_keys),
-        "ENCRYPTION_KEYS": _format_named_keys(settings.encryption_keys),
-        "HASH_KEY": encode_base64(settings.hash_key),
-        "ACCESS_TOKEN_TTL": str(settings.access_token_ttl),
-        "STEP_UP_TOKEN_TTL": str(settings.step_up_token_ttl),
-        "REFRESH_TOKEN_TTL": str(settings.refresh_token_ttl),
-        "EMAIL_ENABLED": str(settings.email_enabled).lower(),
-        "SMTP_PORT": str(settings.smtp_port),
-        "SMTP_TLS": settings.smtp_tls,
-        "MAIL_FROM": settings.mail_from,
-        "SECURITY_ALERT_TWO_FACTOR_REMOVED": str(
-            settings.security_alert_two_factor_removed
-        ).lower(),
-        "SECURITY_ALERT_TWO_FACTOR_ADDED": str(settings.security_alert_two_factor_added).lower(),
-        "DEFAULT_LOCALE": settings.default_locale,
-        "COOKIE_SECURE": str(settings.cookie_secure).lower(),
-        "HOST": settings.host,
-        "PORT": str(settings.port),
-        "SECURITY_SETTINGS_URL": settings.security_settings_url,
-        "SUPPORT_CONTACT": settings.support_contact,
-        "ALERT_RETRY_INTERVAL": str(settings.alert_retry_interval),
-        "TWOFACTOR_EMBEDDED_DATABASE": str(settings.embedded_database).lower(),
-    }
-    optional = {
-        "MONGODB_URI": settings.mongodb_uri,
-        "ALLOWLIST_MONGODB_URI": settings.allowlist_mongodb_uri,
-        "SMTP_HOST": settings.smtp_host,
-        "SMTP_USERNAME": settings.smtp_username,
-        "SMTP_PASSWORD": settings.smtp_password,
-    }
-    environ.update({name: value for name, value in optional.items() if value is not None})
-    return environ
+class Kind(ABC, Generic[T]):
+    """How a variable's text becomes a value, and the value text again (``str`` by default)."""
+
+    #: A secret is parsed untrimmed (a password may begin or end with a space) and is kept out
+    #: of reprs and error messages.
+    secret: ClassVar[bool] = False
+
+    @abstractmethod
+    def parse(self, name: str, text: str) -> T:
+        """The value of non-blank ``text``; a ``ConfigError`` names ``name``, never a secret."""
+
+    def format(self, value: T) -> str:
+        return str(value)
 
 
-def _format_named_keys(keys: tuple[NamedKey, ...]) -> str:
-    return ",".join(f"{key.key_id}:{encode_base64(key.secret)}" for key in keys)
+class Text(Kind[str]):
+    def parse(self, name: str, text: str) -> str:
+        return text
 
 
-def _default_smtp_port(tls: str) -> int:
-    return {"none": 25, "starttls": 587, "tls": 465}[tls]
+class Password(Text):
+    secret = True
 
 
-class _Reader:
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
+class DirectoryPath(Kind[Path]):
+    def parse(self, name: str, text: str) -> Path:
+        return Path(text)
 
-    def optional(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
 
-    def raw(self, name: str) -> str | None:
-        """Untrimmed: a secret may legitimately start or end with a space."""
-        value = self._environ.get(name, "")
-        return value if value.strip() else None
+class Boolean(Kind[bool]):
+    def parse(self, name: str, text: str) -> bool:
+        if text.lower() not in _TRUE | _FALSE:
+            raise ConfigError(f"{name} must be true or false")
+        return text.lower() in _TRUE
 
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
+    def format(self, value: bool) -> str:
+        return "true" if value else "false"
 
-    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = (self.optional(name) or default).lower()
-        if value not in allowed:
-            raise ConfigError(f"{name} must be one of {', '.join(allowed)}")
-        return value
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.optional(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        raise ConfigError(f"{name} must be true or false")
+@dataclass(frozen=True)
+class Integer(Kind[int]):
+    minimum: int
+    maximum: int
 
-    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        value = self.optional(name)
-        if value is None:
-            return default
-        if not _INTEGER.fullmatch(value):
+    def parse(self, name: str, text: str) -> int:
+        if not _INTEGER.fullmatch(text):
             raise ConfigError(f"{name} must be a whole number")
-        number = int(value)
-        if not minimum <= number <= maximum:
-            raise ConfigError(f"{name} must be between {minimum} and {maximum}")
+        number = int(text)
+        if not self.minimum <= number <= self.maximum:
+            raise ConfigError(f"{name} must be between {self.minimum} and {self.maximum}")
         return number
 
-    def locale(self, name: str, default: str) -> str:
-        value = self.text(name, default)
+
+@dataclass(frozen=True)
+class Choice(Kind[str]):
+    options: tuple[str, ...]
+
+    def parse(self, name: str, text: str) -> str:
+        if text.lower() not in self.options:
+            raise ConfigError(f"{name} must be one of {', '.join(self.options)}")
+        return text.lower()
+
+
+class LocaleName(Kind[str]):
+    def parse(self, name: str, text: str) -> str:
         try:
-            return str(Locale.parse(value.replace("-", "_")))
+            return str(Locale.parse(text.replace("-", "_")))
         except (ValueError, UnknownLocaleError):
             raise ConfigError(f"{name} is not a known locale") from None
 
-    def secret(self, name: str, min_length: int) -> bytes:
-        value = self.optional(name)
-        if value is None:
-            return b""
+
+@dataclass(frozen=True)
+class Base64Secret(Kind[bytes]):
+    secret = True
+    min_length: int
+
+    def parse(self, name: str, text: str) -> bytes:
         try:
-            secret = decode_base64(value)
+            secret = decode_base64(text)
         except (binascii.Error, ValueError):
             raise ConfigError(f"{name} must be base64") from None
-        if len(secret) < min_length:
-            raise ConfigError(f"{name} must decode to at least {min_length} bytes")
+        if len(secret) < self.min_length:
+            raise ConfigError(f"{name} must decode to at least {self.min_length} bytes")
         return secret
 
-    def named_keys(
-        self, name: str, min_length: int | None = None, exact_length: int | None = None
-    ) -> tuple[NamedKey, ...]:
-        value = self.optional(name)
-        if value is None:
-            return ()
+    def format(self, value: bytes) -> str:
+        return encode_base64(value)
+
+
+@dataclass(frozen=True)
+class NamedKeys(Kind[tuple[NamedKey, ...]]):
+    """Comma-separated ``keyid:base64`` pairs, each key of ``exact_length`` or ``min_length``."""
+
+    secret = True
+    min_length: int | None = None
+    exact_length: int | None = None
+
+    def parse(self, name: str, text: str) -> tuple[NamedKey, ...]:
         keys: list[NamedKey] = []
-        for item in value.split(","):
+        for item in text.split(","):
             key_id, separator, encoded = item.strip().partition(":")
             if not separator or not _KEY_ID.fullmatch(key_id):
                 raise ConfigError(f"{name} must be comma-separated keyid:base64 pairs")
@@ -256,16 +205,98 @@ class _Reader:
                 secret = decode_base64(encoded)
             except (binascii.Error, ValueError):
                 raise ConfigError(f"{name}: the key {key_id!r} is not base64") from None
-            if exact_length is not None and len(secret) != exact_length:
+            if self.exact_length is not None and len(secret) != self.exact_length:
                 raise ConfigError(
-                    f"{name}: the key {key_id!r} must be exactly {exact_length} bytes"
+                    f"{name}: the key {key_id!r} must be exactly {self.exact_length} bytes"
                 )
-            if min_length is not None and len(secret) < min_length:
-                raise ConfigError(f"{name}: the key {key_id!r} must be at least {min_length} bytes")
+            if self.min_length is not None and len(secret) < self.min_length:
+                raise ConfigError(
+                    f"{name}: the key {key_id!r} must be at least {self.min_length} bytes"
+                )
             if any(key.key_id == key_id for key in keys):
                 raise ConfigError(f"{name}: the key id {key_id!r} appears twice")
             keys.append(NamedKey(key_id, secret))
         return tuple(keys)
+
+    def format(self, value: tuple[NamedKey, ...]) -> str:
+        return ",".join(f"{key.key_id}:{encode_base64(key.secret)}" for key in value)
+
+
+# The table ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: the ``Settings`` field it fills and how its text is read."""
+
+    name: str
+    field: str
+    kind: Kind[Any]
+    #: Required when ``MONGODB_URI`` is set. Local mode generates the keys, but against a real
+    #: deployment generated keys would silently differ per process.
+    required: bool = False
+    #: Set by the service for its own worker processes, not by operators (not in the README).
+    internal: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("MONGODB_URI", "mongodb_uri", Text()),
+    Variable("MONGODB_DATABASE", "mongodb_database", Text()),
+    Variable("ALLOWLIST_MONGODB_URI", "allowlist_mongodb_uri", Text()),
+    Variable("DATA_DIR", "data_dir", DirectoryPath()),
+    Variable("JWT_SIGNING_KEYS", "jwt_signing_keys", NamedKeys(min_length=32), required=True),
+    Variable("ENCRYPTION_KEYS", "encryption_keys", NamedKeys(exact_length=32), required=True),
+    Variable("HASH_KEY", "hash_key", Base64Secret(min_length=32), required=True),
+    Variable("ACCESS_TOKEN_TTL", "access_token_ttl", Integer(30, 86_400)),
+    Variable("STEP_UP_TOKEN_TTL", "step_up_token_ttl", Integer(30, 3_600)),
+    Variable("REFRESH_TOKEN_TTL", "refresh_token_ttl", Integer(60, 365 * 24 * 3600)),
+    Variable("EMAIL_ENABLED", "email_enabled", Boolean()),
+    Variable("SMTP_HOST", "smtp_host", Text()),
+    Variable("SMTP_PORT", "smtp_port", Integer(1, 65_535)),
+    Variable("SMTP_USERNAME", "smtp_username", Text()),
+    Variable("SMTP_PASSWORD", "smtp_password", Password()),
+    Variable("SMTP_TLS", "smtp_tls", Choice(get_args(SmtpTls))),
+    Variable("MAIL_FROM", "mail_from", Text()),
+    Variable("SECURITY_ALERT_TWO_FACTOR_REMOVED", "security_alert_two_factor_removed", Boolean()),
+    Variable("SECURITY_ALERT_TWO_FACTOR_ADDED", "security_alert_two_factor_added", Boolean()),
+    Variable("DEFAULT_LOCALE", "default_locale", LocaleName()),
+    Variable("COOKIE_SECURE", "cookie_secure", Boolean()),
+    Variable("HOST", "host", Text()),
+    Variable("PORT", "port", Integer(0, 65_535)),
+    Variable("SECURITY_SETTINGS_URL", "security_settings_url", Text()),
+    Variable("SUPPORT_CONTACT", "support_contact", Text()),
+    Variable("ALERT_RETRY_INTERVAL", "alert_retry_interval", Integer(1, 86_400)),
+    # How local mode tells its worker processes that the database is its own.
+    Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
+)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and check every variable of the table; ``ConfigError`` names the first bad one."""
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        text = environ.get(variable.name, "")
+        if text.strip():
+            text = text if variable.kind.secret else text.strip()
+            values[variable.field] = variable.kind.parse(variable.name, text)
+    settings = Settings(**values)
+    if "smtp_port" not in values:  # the one default that depends on another variable
+        settings = replace(settings, smtp_port=_SMTP_PORTS[settings.smtp_tls])
+    if not settings.local_mode:
+        for variable in VARIABLES:
+            if variable.required and not getattr(settings, variable.field):
+                raise ConfigError(f"{variable.name} is required when MONGODB_URI is set")
+    return settings
+
+
+def settings_to_environ(settings: Settings) -> dict[str, str]:
+    """The variables that reproduce ``settings`` in a worker process (keys included)."""
+    environ: dict[str, str] = {}
+    for variable in VARIABLES:
+        value = getattr(settings, variable.field)
+        if value is not None:
+            environ[variable.name] = variable.kind.format(value)
+    return environ
 
 
 def load_settings_from_environment() -> Settings:

@@ -1,4 +1,9 @@
-"""Settings read from the environment (contract §5): every variable, defaults, and failures."""
+"""Settings read from the environment (contract §5): every variable, defaults, and failures.
+
+The lists of variables come from the table ``twofactor.config.VARIABLES``, so a new row is
+tested like its kind; what is specification (defaults, bounds, the contract's list, which keys
+are required) stays written out here, so the table cannot quietly change it.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,19 @@ from pathlib import Path
 import pytest
 
 from twofactor.config import (
+    VARIABLES,
+    Boolean,
     ConfigError,
-    NamedKey,
+    Integer,
+    NamedKeys,
     Settings,
-    decode_base64,
+    Variable,
     export_to_environment,
     load_settings,
     load_settings_from_environment,
     settings_to_environ,
 )
+from twofactor.security.keys import NamedKey, decode_base64
 
 CONTRACT_VARIABLES = (
     "MONGODB_URI",
@@ -44,21 +53,15 @@ CONTRACT_VARIABLES = (
     "HOST",
     "PORT",
 )
-# Not in the contract's list, but read by the service (the "two-factor added" alert switch).
-EXTRA_VARIABLES = (
-    "SECURITY_ALERT_TWO_FACTOR_ADDED",
-    "SECURITY_SETTINGS_URL",
-    "SUPPORT_CONTACT",
-    "ALERT_RETRY_INTERVAL",
-    "TWOFACTOR_EMBEDDED_DATABASE",
-)
+ALL_VARIABLES = tuple(variable.name for variable in VARIABLES)
 
-BOOLEAN_VARIABLES = (
-    "EMAIL_ENABLED",
-    "SECURITY_ALERT_TWO_FACTOR_REMOVED",
-    "SECURITY_ALERT_TWO_FACTOR_ADDED",
-    "COOKIE_SECURE",
-)
+
+def variables_of_kind(kind: type) -> list[object]:
+    """``Variable`` rows of one kind as pytest parameters, named after the variable."""
+    return [pytest.param(row, id=row.name) for row in VARIABLES if isinstance(row.kind, kind)]
+
+
+BOOLEAN_VARIABLES = variables_of_kind(Boolean)
 
 # A secret whose standard base64 contains "+" and "/" (and so "-" and "_" URL-safe) and
 # one "=" of padding: the four spellings below really differ.
@@ -116,6 +119,10 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.cookie_secure is False
     assert settings.host == "127.0.0.1"
     assert settings.port == 8000
+    assert settings.security_settings_url == "http://127.0.0.1:8000/api/ui/"
+    assert settings.support_contact == "support@localhost"
+    assert settings.alert_retry_interval == 60
+    assert settings.embedded_database is False
 
 
 def test_an_empty_environment_is_local_mode_without_keys() -> None:
@@ -128,7 +135,12 @@ def test_the_defaults_of_load_settings_agree_with_the_dataclass_defaults() -> No
     assert load_settings({}) == Settings()
 
 
-@pytest.mark.parametrize("variable", CONTRACT_VARIABLES + EXTRA_VARIABLES)
+def test_the_table_has_every_variable_of_the_contract() -> None:
+    public = {variable.name for variable in VARIABLES if not variable.internal}
+    assert set(CONTRACT_VARIABLES) <= public
+
+
+@pytest.mark.parametrize("variable", ALL_VARIABLES)
 def test_a_blank_value_counts_as_unset(variable: str) -> None:
     assert load_settings({variable: "   "}) == load_settings({})
 
@@ -163,7 +175,12 @@ def test_every_variable_is_read() -> None:
         "COOKIE_SECURE": "true",
         "HOST": "192.0.2.10",
         "PORT": "9000",
+        "SECURITY_SETTINGS_URL": "https://account.example/security",
+        "SUPPORT_CONTACT": "help@example.com",
+        "ALERT_RETRY_INTERVAL": "30",
+        "TWOFACTOR_EMBEDDED_DATABASE": "true",
     }
+    assert set(environ) == set(ALL_VARIABLES)
     settings = load_settings(environ)
     assert settings.mongodb_uri == "mongodb://db.example:27017/?replicaSet=rs0"
     assert settings.local_mode is False
@@ -190,6 +207,10 @@ def test_every_variable_is_read() -> None:
     assert settings.cookie_secure is True
     assert settings.host == "192.0.2.10"
     assert settings.port == 9000
+    assert settings.security_settings_url == "https://account.example/security"
+    assert settings.support_contact == "help@example.com"
+    assert settings.alert_retry_interval == 30
+    assert settings.embedded_database is True
 
 
 def test_surrounding_whitespace_is_trimmed_from_values() -> None:
@@ -203,41 +224,49 @@ def test_surrounding_whitespace_is_trimmed_from_values() -> None:
 
 @pytest.mark.parametrize("variable", BOOLEAN_VARIABLES)
 @pytest.mark.parametrize("spelling", ["1", "true", "TRUE", "True", "yes", "on", "On"])
-def test_true_spellings_are_accepted(variable: str, spelling: str) -> None:
-    settings = load_settings({variable: spelling})
-    assert getattr(settings, variable.lower()) is True
+def test_true_spellings_are_accepted(variable: Variable, spelling: str) -> None:
+    settings = load_settings({variable.name: spelling})
+    assert getattr(settings, variable.field) is True
 
 
 @pytest.mark.parametrize("variable", BOOLEAN_VARIABLES)
 @pytest.mark.parametrize("spelling", ["0", "false", "FALSE", "no", "off", "Off"])
-def test_false_spellings_are_accepted(variable: str, spelling: str) -> None:
-    settings = load_settings({variable: spelling})
-    assert getattr(settings, variable.lower()) is False
+def test_false_spellings_are_accepted(variable: Variable, spelling: str) -> None:
+    settings = load_settings({variable.name: spelling})
+    assert getattr(settings, variable.field) is False
 
 
 @pytest.mark.parametrize("variable", BOOLEAN_VARIABLES)
 @pytest.mark.parametrize("value", ["maybe", "2", "-1", "tru", "y", "enabled", "true false"])
-def test_a_bad_boolean_is_rejected_naming_the_variable(variable: str, value: str) -> None:
-    assert_rejected({variable: value}, variable)
+def test_a_bad_boolean_is_rejected_naming_the_variable(variable: Variable, value: str) -> None:
+    assert_rejected({variable.name: value}, variable.name)
 
 
 # Integers ----------------------------------------------------------------------------------
 
+# The bounds are specification, so they are written out rather than read from the table.
 INTEGER_RANGES = [
     ("ACCESS_TOKEN_TTL", 30, 86_400),
     ("STEP_UP_TOKEN_TTL", 30, 3_600),
     ("REFRESH_TOKEN_TTL", 60, 365 * 24 * 3600),
     ("SMTP_PORT", 1, 65_535),
     ("PORT", 0, 65_535),
+    ("ALERT_RETRY_INTERVAL", 1, 86_400),
 ]
+FIELDS = {variable.name: variable.field for variable in VARIABLES}
+
+
+def test_every_integer_variable_of_the_table_has_its_range_checked_here() -> None:
+    integers = [variable.name for variable in VARIABLES if isinstance(variable.kind, Integer)]
+    assert sorted(integers) == sorted(name for name, _, _ in INTEGER_RANGES)
 
 
 @pytest.mark.parametrize(("variable", "minimum", "maximum"), INTEGER_RANGES)
 def test_integers_at_the_limits_of_their_range_are_accepted(
     variable: str, minimum: int, maximum: int
 ) -> None:
-    assert getattr(load_settings({variable: str(minimum)}), variable.lower()) == minimum
-    assert getattr(load_settings({variable: str(maximum)}), variable.lower()) == maximum
+    assert getattr(load_settings({variable: str(minimum)}), FIELDS[variable]) == minimum
+    assert getattr(load_settings({variable: str(maximum)}), FIELDS[variable]) == maximum
 
 
 @pytest.mark.parametrize(("variable", "minimum", "maximum"), INTEGER_RANGES)
@@ -299,7 +328,12 @@ def test_an_unknown_default_locale_is_rejected_naming_the_variable(value: str) -
 
 # Key formats -------------------------------------------------------------------------------
 
-NAMED_KEY_VARIABLES = [("JWT_SIGNING_KEYS", 32), ("ENCRYPTION_KEYS", 32)]
+# (name, a valid key length) of every key-list variable of the table.
+NAMED_KEY_VARIABLES = [
+    (variable.name, variable.kind.exact_length or variable.kind.min_length)
+    for variable in VARIABLES
+    if isinstance(variable.kind, NamedKeys)
+]
 
 
 @pytest.mark.parametrize(
@@ -340,7 +374,8 @@ def test_the_awkward_secret_really_has_four_different_spellings() -> None:
 def test_several_keys_keep_their_order_and_tolerate_spaces(variable: str, length: int) -> None:
     first, second = secrets.token_bytes(length), secrets.token_bytes(length)
     settings = load_settings({variable: f" new:{b64(first)} , old:{b64(second)} "})
-    assert getattr(settings, variable.lower()) == (NamedKey("new", first), NamedKey("old", second))
+    keys = (NamedKey("new", first), NamedKey("old", second))
+    assert getattr(settings, FIELDS[variable]) == keys
 
 
 @pytest.mark.parametrize(("variable", "length"), NAMED_KEY_VARIABLES)
@@ -349,7 +384,7 @@ def test_key_ids_of_the_allowed_alphabet_are_accepted(
     variable: str, length: int, key_id: str
 ) -> None:
     settings = load_settings({variable: f"{key_id}:{random_b64(length)}"})
-    assert getattr(settings, variable.lower())[0].key_id == key_id
+    assert getattr(settings, FIELDS[variable])[0].key_id == key_id
 
 
 @pytest.mark.parametrize(("variable", "length"), NAMED_KEY_VARIABLES)
@@ -562,7 +597,17 @@ def _non_default_settings() -> Settings:
         cookie_secure=True,
         host="192.0.2.10",
         port=9000,
+        security_settings_url="https://account.example/security",
+        support_contact="help@example.com",
+        alert_retry_interval=30,
+        embedded_database=True,
     )
+
+
+def test_the_round_trip_settings_differ_from_the_defaults_in_every_field() -> None:
+    settings, defaults = _non_default_settings(), Settings()
+    for variable in VARIABLES:
+        assert getattr(settings, variable.field) != getattr(defaults, variable.field), variable
 
 
 def test_settings_to_environ_round_trips_through_load_settings() -> None:
@@ -579,7 +624,7 @@ def test_default_settings_round_trip_without_keys() -> None:
 
 def test_settings_to_environ_names_exactly_the_variables_the_service_reads() -> None:
     environ = settings_to_environ(_non_default_settings())
-    assert set(environ) == set(CONTRACT_VARIABLES + EXTRA_VARIABLES)
+    assert set(environ) == set(ALL_VARIABLES)
 
 
 def test_export_to_environment_is_read_back_by_the_next_process(
@@ -587,7 +632,7 @@ def test_export_to_environment_is_read_back_by_the_next_process(
 ) -> None:
     # Blank every variable first, so the test neither depends on nor leaks into the real
     # environment (monkeypatch restores the previous values afterwards).
-    for variable in CONTRACT_VARIABLES + EXTRA_VARIABLES:
+    for variable in ALL_VARIABLES:
         monkeypatch.setenv(variable, "")
     settings = _non_default_settings()
     export_to_environment(settings)
