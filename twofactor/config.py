@@ -43,9 +43,10 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    mongodb_uri: str | None = None
+    # A connection string may carry a database password: kept out of reprs and logs.
+    mongodb_uri: str | None = field(default=None, repr=False)
     mongodb_database: str = "twofactor"
-    allowlist_mongodb_uri: str | None = None
+    allowlist_mongodb_uri: str | None = field(default=None, repr=False)
     data_dir: Path = Path("data")
     #: The first key signs, all verify. Empty only before local mode generated its keys.
     jwt_signing_keys: tuple[NamedKey, ...] = ()

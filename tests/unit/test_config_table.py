@@ -74,3 +74,11 @@ def test_no_secret_variable_shows_in_the_repr_of_settings() -> None:
         for piece in pieces:
             shown = [piece] if isinstance(piece, str) else [repr(piece), encode_base64(piece)]
             assert not any(form in text for form in shown), variable.name
+
+
+def test_a_database_password_in_a_connection_string_stays_out_of_the_repr() -> None:
+    settings = Settings(
+        mongodb_uri="mongodb://app:s3cret-db-pass@db.example.com/",
+        allowlist_mongodb_uri="mongodb://app:s3cret-allow-pass@allow.example.com/",
+    )
+    assert "s3cret" not in repr(settings)
