@@ -57,7 +57,8 @@ STARTUP_TIMEOUT = 30.0
 # Lines that mean the server raised after (or instead of) answering.
 LOG_ALARMS = ("Exception in ASGI application", "Traceback")
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit))\b")
-# Variables of contract.md §5 this script decides; inherited values must not leak into the run.
+# Configuration variables (README "Configuration") this script decides; inherited values must not
+# leak into the run.
 _SERVICE_VARIABLES = (
     "MONGODB_URI",
     "MONGODB_DATABASE",
