@@ -1,0 +1,165 @@
+"""Creating accounts over the in-memory fakes: a user (trimmed, found by a keyed email hash that
+is unique, password hashed), a guest (with a session of its own), and reading one back."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.domain_kit import PASSWORD, Kit, build_kit
+from twofactor.domain.accounts import Registration
+from twofactor.domain.model import ClientInfo, Kind, Principal, RequestInfo
+from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered, UserNotFound
+from twofactor.security.crypto import EmailHasher
+from twofactor.security.passwords import PasswordHasher
+
+CLIENT = ClientInfo(browser="Firefox", os="Linux")
+REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
+#: Cheap argon2id parameters (tests only), one hasher for the module: building one hashes a decoy.
+HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def kit() -> Kit:
+    return build_kit(passwords=HASHER)
+
+
+def register(
+    kit: Kit, email: str = "ada@example.com", name: str = "Ada", password: str = PASSWORD
+) -> Principal:
+    return kit.services.accounts.register(Registration(email=email, password=password, name=name))
+
+
+# register -----------------------------------------------------------------------------------
+
+
+def test_register_stores_a_user_with_name_and_email_trimmed(kit: Kit) -> None:
+    user = register(kit, email="  ada@example.com\t", name="  Ada Lovelace ")
+
+    assert user.kind is Kind.USER
+    assert user.roles == ("user",)
+    assert user.name == "Ada Lovelace"
+    assert user.email == "ada@example.com"
+    assert kit.principals.records[user.id].principal == user
+
+
+def test_register_starts_a_user_without_second_factor_at_generation_zero(kit: Kit) -> None:
+    user = register(kit)
+
+    assert user.created_at == kit.clock.now()
+    assert user.step_up_generation == 0
+    assert user.methods == ()
+    assert user.preferred_method is None
+    assert user.totp is None
+    assert not user.email_verified
+
+
+def test_register_indexes_the_user_by_a_keyed_hash_of_the_normalised_email(kit: Kit) -> None:
+    user = register(kit, email=" Ada@Example.COM ")
+
+    stored_hash = kit.principals.records[user.id].email_hash
+    assert stored_hash == EmailHasher(kit.settings.hash_key)("ada@example.com")
+    assert "ada" not in (stored_hash or "").lower()
+
+
+def test_register_keeps_only_a_hash_of_the_password(kit: Kit) -> None:
+    user = register(kit)
+
+    assert user.password_hash is not None
+    assert PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$")
+    assert kit.passwords.verify(user.password_hash, PASSWORD)
+
+
+def test_register_keeps_the_password_exactly_as_typed(kit: Kit) -> None:
+    user = register(kit, password=f" {PASSWORD} ")
+
+    assert user.password_hash is not None
+    assert kit.passwords.verify(user.password_hash, f" {PASSWORD} ")
+    assert not kit.passwords.verify(user.password_hash, PASSWORD)
+
+
+def test_register_refuses_an_email_already_registered_whatever_its_case_or_spaces(
+    kit: Kit,
+) -> None:
+    first = register(kit, email="ada@example.com")
+
+    with pytest.raises(EmailAlreadyRegistered):
+        register(kit, email="  ADA@example.com ", name="Someone else")
+
+    assert list(kit.principals.records) == [first.id]
+
+
+def test_register_gives_two_addresses_two_users(kit: Kit) -> None:
+    ada = register(kit, email="ada@example.com")
+    bob = register(kit, email="bob@example.com", name="Bob")
+
+    assert ada.id != bob.id
+    assert {ada.id, bob.id} == set(kit.principals.records)
+
+
+def test_register_starts_no_session(kit: Kit) -> None:
+    register(kit)
+
+    assert kit.sessions.records == {}
+    assert kit.allowlist.entries == {}
+
+
+def test_register_fails_as_the_store_fails(kit: Kit) -> None:
+    kit.principals.broken = True
+
+    with pytest.raises(DatabaseFailure):
+        register(kit)
+
+
+# create_guest -------------------------------------------------------------------------------
+
+
+def test_create_guest_stores_a_guest_without_credentials(kit: Kit) -> None:
+    guest, _ = kit.services.accounts.create_guest("  Visitor ", CLIENT, REQUEST)
+
+    assert guest.kind is Kind.GUEST
+    assert guest.is_guest
+    assert guest.roles == ("guest",)
+    assert guest.name == "Visitor"
+    assert guest.email is None
+    assert guest.password_hash is None
+    assert kit.principals.records[guest.id].email_hash is None
+
+
+def test_create_guest_starts_a_session_for_the_guest(kit: Kit) -> None:
+    guest, tokens = kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
+
+    session = kit.sessions.records[tokens.session_id]
+    assert session.principal_id == guest.id
+    assert (session.browser, session.os, session.ip) == ("Firefox", "Linux", "203.0.113.7")
+    access = kit.services.tokens.verify_access(tokens.access.token)
+    assert (access.sub, access.sid, access.roles) == (guest.id, tokens.session_id, ("guest",))
+    kit.services.sessions.require_listed(access)
+
+
+def test_every_guest_is_a_new_principal(kit: Kit) -> None:
+    first, _ = kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
+    second, _ = kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
+
+    assert first.id != second.id
+
+
+# require ------------------------------------------------------------------------------------
+
+
+def test_require_reads_the_principal_as_stored(kit: Kit) -> None:
+    user = register(kit)
+    kit.principals.update(user.id, name="Countess of Lovelace")
+
+    assert kit.services.accounts.require(user.id).name == "Countess of Lovelace"
+
+
+def test_require_of_an_unknown_id_is_user_not_found(kit: Kit) -> None:
+    with pytest.raises(UserNotFound):
+        kit.services.accounts.require("0123456789abcdef01234567")
+
+
+def test_require_reads_guests_too(kit: Kit) -> None:
+    guest, _ = kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
+
+    assert kit.services.accounts.require(guest.id).is_guest
