@@ -9,6 +9,7 @@ exponential backoff and the last error kept.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ logger = logging.getLogger("twofactor.alerts")
 
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+_DOUBLINGS_TO_LONGEST = math.ceil(math.log2(LONGEST_RETRY / FIRST_RETRY))
 #: A claim older than this belongs to a worker that died mid-send; the alert is tried again.
 STALE_CLAIM = timedelta(minutes=5)
 #: Alerts are written in the locale stored with them; an entry without one falls back to this.
@@ -140,7 +142,9 @@ class AlertDelivery:
 
     def _retry(self, claimed: ClaimedAlert, now: datetime, error: str) -> DeliveryStatus:
         attempts = max(claimed.attempts, 1)
-        delay = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+        # Capped before doubling: after a long outage 2**attempts would overflow a timedelta.
+        doublings = min(attempts - 1, _DOUBLINGS_TO_LONGEST)
+        delay = min(FIRST_RETRY * 2**doublings, LONGEST_RETRY)
         logger.warning(
             "security alert %s not sent (attempt %d): %s", claimed.alert_id, attempts, error
         )

@@ -253,23 +253,8 @@ def test_the_backoff_doubles_from_thirty_seconds_up_to_one_hour() -> None:
     [
         20,
         41,
-        pytest.param(
-            42,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=OverflowError,
-                reason="BUG: AlertDelivery._retry computes FIRST_RETRY * 2 ** (attempts - 1) "
-                "before capping it, and timedelta overflows from the 43rd attempt on (about a "
-                "day and a half of mail outage): the worker pass raises instead of "
-                "rescheduling, and the alert stays claimed ('sending') with no last error.",
-            ),
-        ),
-        pytest.param(
-            200,
-            marks=pytest.mark.xfail(
-                strict=True, raises=OverflowError, reason="same overflow as with 42 attempts"
-            ),
-        ),
+        42,
+        200,
     ],
 )
 def test_after_many_failed_attempts_the_backoff_stays_one_hour(earlier_attempts: int) -> None:
