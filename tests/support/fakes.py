@@ -278,6 +278,13 @@ class FakePrincipals(Breakable):
             record.email_code = EmailCode(code_hash, expires_at, resend_at)
             return True
 
+    def withdraw_email_code(self, principal_id: str, code_hash: str) -> None:
+        self._check()
+        with self._lock:
+            record = self.records[principal_id]
+            if record.email_code is not None and record.email_code.code_hash == code_hash:
+                record.email_code = None
+
     def email_code_resend_at(self, principal_id: str) -> datetime | None:
         self._check()
         code = self.records[principal_id].email_code

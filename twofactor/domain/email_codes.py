@@ -45,9 +45,10 @@ class EmailCodeService:
             raise UserNotFound()
         code = otp.new_email_code()
         now = self._clock.now()
+        code_hash = email_code_hash(self._hash_key, principal.id, code)
         stored = self._principals.store_email_code(
             principal.id,
-            email_code_hash(self._hash_key, principal.id, code),
+            code_hash,
             now,
             now + CODE_LIFETIME,
             now + RESEND_COOLDOWN,
@@ -75,6 +76,9 @@ class EmailCodeService:
         try:
             self._mail.send_code(content)
         except MailDeliveryError:
+            # Nothing reached the user: the code is withdrawn, so neither it nor its cooldown
+            # stands in the way of asking again.
+            self._principals.withdraw_email_code(principal.id, code_hash)
             raise ServiceUnavailable(
                 "The code could not be sent right now. Try again later."
             ) from None

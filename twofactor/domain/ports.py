@@ -90,6 +90,10 @@ class PrincipalRepository(Protocol):
         """Keep a new emailed code unless the previous one is still in its resend cooldown."""
         ...
 
+    def withdraw_email_code(self, principal_id: str, code_hash: str) -> None:
+        """Forget the stored code (and its cooldown) if it is still ``code_hash``."""
+        ...
+
     def email_code_resend_at(self, principal_id: str) -> datetime | None: ...
 
     def use_email_code(self, principal_id: str, code_hash: str, now: datetime) -> bool:

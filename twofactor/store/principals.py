@@ -226,6 +226,13 @@ class PrincipalStore:
             )
         return result.modified_count == 1
 
+    def withdraw_email_code(self, principal_id: str, code_hash: str) -> None:
+        with database_errors():
+            self._collection.update_one(
+                {"_id": ObjectId(principal_id), "emailCode.hash": code_hash},
+                {"$unset": {"emailCode": ""}},
+            )
+
     def email_code_resend_at(self, principal_id: str) -> datetime | None:
         with database_errors():
             document = self._collection.find_one(

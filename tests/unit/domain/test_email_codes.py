@@ -161,13 +161,6 @@ def test_a_mail_server_that_refuses_answers_service_unavailable() -> None:
     assert kit.mail.codes == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TooManyAttempts,
-    reason="BUG (judgement call): a code the mail server refused still starts the one-minute "
-    "cooldown, so asking again right away answers 429 'A code was sent a moment ago' although "
-    "no code was sent (the contract: the cooldown is given with a sent code).",
-)
 def test_after_a_refused_mail_a_new_code_can_be_asked_for_at_once() -> None:
     kit = new_kit()
     user_id = user(kit)
