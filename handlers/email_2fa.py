@@ -7,25 +7,25 @@ from typing import Any
 from connexion import request
 from starlette.responses import Response
 
-from handlers._http.presenters import principal_body
-from handlers._http.web import Credentials, json_response, security_change, services
+from handlers._http import presenters
+from handlers._http.web import Verified, json_response, security_change, services
 from twofactor.domain.model import TwoFactorMethod
 
 
 def send_code(token_info: dict[str, Any]) -> Response:
-    credentials = Credentials.of(token_info)
-    claims = credentials.access or credentials.require_two_factor()
+    verified = Verified.of(token_info)
+    claims = verified.access or verified.require_two_factor()
     cooldown = services().email_codes.send(claims.sub, request.headers.get("accept-language"))
-    return json_response({"cooldown": cooldown})
+    return json_response(presenters.email_code_sent(cooldown))
 
 
 def enable(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     principal = services().enrollment.enable_email(security_change(token_info), body["code"])
-    return json_response(principal_body(principal))
+    return json_response(presenters.principal_response(principal))
 
 
 def disable(token_info: dict[str, Any], locale: str | None = None) -> Response:
     principal = services().second_factors.disable(
         TwoFactorMethod.EMAIL, security_change(token_info, locale)
     )
-    return json_response(principal_body(principal))
+    return json_response(presenters.principal_response(principal))

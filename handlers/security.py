@@ -10,7 +10,8 @@ Conventions (they implement the contract's check order with Connexion's OR-of-AN
   next alternative; when no alternative had an access credential Connexion raises its generic
   401, which ``handlers._http.problems`` answers as ``AUTHENTICATION_REQUIRED``.
 * A header credential wins over its cookie: a cookie function steps aside (``None``) when the
-  header is present, so an invalid header fails even next to a valid cookie.
+  header is present, so an invalid header fails even next to a valid cookie. The rule is
+  ``handlers._http.credentials.credential``; every function here reads through it.
 * Step-up functions raise ``STEP_UP_TOKEN_MISSING`` themselves when neither the header nor the
   cookie is present; they only run once the access credential of their alternative passed.
 * Every error raised is a ``ServiceError`` whose ``status_code`` lets Connexion choose among
@@ -28,23 +29,18 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.security import NO_VALUE, AbstractSecurityHandler
 from connexion.utils import get_function_from_name
 
-from handlers._http.web import (
-    ACCESS_COOKIE,
-    REFRESH_COOKIE,
-    SERVICES_KEY,
-    STEP_UP_COOKIE,
-    STEP_UP_HEADER,
-    TWO_FACTOR_COOKIE,
-    TWO_FACTOR_HEADER,
-    cookie,
+from handlers._http.credentials import (
+    ACCESS,
+    REFRESH,
+    STEP_UP,
+    TWO_FACTOR,
+    Source,
+    credential,
+    sent,
 )
+from handlers._http.web import SERVICES_KEY
 from twofactor.domain.services import Services
-from twofactor.errors import (
-    AccessTokenInvalid,
-    RefreshTokenInvalid,
-    ServiceError,
-    StepUpTokenMissing,
-)
+from twofactor.errors import StepUpTokenMissing
 
 TokenInfo = dict[str, Any]
 SecurityFunction = Callable[[ConnexionRequest], Awaitable[TokenInfo | None] | TokenInfo | None]
@@ -57,8 +53,8 @@ class RequestSecurityHandler(AbstractSecurityHandler):  # type: ignore[misc]
 
     Connexion's own handlers read the credential themselves and parse cookies with
     ``SimpleCookie``, which drops every cookie when one is malformed; these functions read the
-    credential from the request so that header-over-cookie precedence and tolerant cookie parsing
-    are in one place.
+    credential from the request through ``handlers._http.credentials``, where header-over-cookie
+    precedence and tolerant cookie parsing are written once.
     """
 
     def get_fn(
@@ -83,14 +79,15 @@ SECURITY_MAP = {"bearer": RequestSecurityHandler, "apiKey": RequestSecurityHandl
 
 
 async def access_from_bearer(request: ConnexionRequest) -> TokenInfo | None:
-    token = _bearer_token(request)
-    return None if token is None else await _verified_access(request, token)
+    return await _access(request, Source.HEADER)
 
 
 async def access_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
-    if _bearer_token(request) is not None:
-        return None
-    token = _cookie(request, ACCESS_COOKIE)
+    return await _access(request, Source.COOKIE)
+
+
+async def _access(request: ConnexionRequest, source: Source) -> TokenInfo | None:
+    token = credential(request, ACCESS, source)
     return None if token is None else await _verified_access(request, token)
 
 
@@ -116,23 +113,19 @@ async def _verified_access(request: ConnexionRequest, token: str) -> TokenInfo:
 
 
 def step_up_from_header(request: ConnexionRequest) -> TokenInfo | None:
-    token = _header(request, STEP_UP_HEADER)
-    if token is None:
-        _require_cookie(request, STEP_UP_COOKIE, StepUpTokenMissing)
-        return None
-    return _step_up(request, token)
+    return _step_up(request, Source.HEADER)
 
 
 def step_up_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
-    if _header(request, STEP_UP_HEADER) is not None:
-        return None
-    token = _cookie(request, STEP_UP_COOKIE)
+    return _step_up(request, Source.COOKIE)
+
+
+def _step_up(request: ConnexionRequest, source: Source) -> TokenInfo | None:
+    token = credential(request, STEP_UP, source)
     if token is None:
-        raise StepUpTokenMissing()
-    return _step_up(request, token)
-
-
-def _step_up(request: ConnexionRequest, token: str) -> TokenInfo:
+        if sent(request, STEP_UP) is None:
+            raise StepUpTokenMissing()
+        return None  # the other source has it and answers
     claims = _services(request).tokens.verify_step_up(token)
     return {"sub": claims.sub, "step_up": claims}
 
@@ -146,18 +139,17 @@ def _step_up(request: ConnexionRequest, token: str) -> TokenInfo:
 
 
 def two_factor_from_header(request: ConnexionRequest) -> TokenInfo | None:
-    token = _header(request, TWO_FACTOR_HEADER)
-    return None if token is None else _two_factor(request, token)
+    return _two_factor(request, Source.HEADER)
 
 
 def two_factor_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
-    if _header(request, TWO_FACTOR_HEADER) is not None:
+    return _two_factor(request, Source.COOKIE)
+
+
+def _two_factor(request: ConnexionRequest, source: Source) -> TokenInfo | None:
+    token = credential(request, TWO_FACTOR, source)
+    if token is None:
         return None
-    token = _cookie(request, TWO_FACTOR_COOKIE)
-    return None if token is None else _two_factor(request, token)
-
-
-def _two_factor(request: ConnexionRequest, token: str) -> TokenInfo:
     claims = _services(request).tokens.verify_two_factor(token)
     return {"sub": claims.sub, "two_factor": claims}
 
@@ -166,62 +158,21 @@ def _two_factor(request: ConnexionRequest, token: str) -> TokenInfo:
 
 
 def refresh_from_bearer(request: ConnexionRequest) -> TokenInfo | None:
-    token = _bearer_token(request, RefreshTokenInvalid)
-    return None if token is None else _refresh(request, token)
+    return _refresh(request, Source.HEADER)
 
 
 def refresh_from_cookie(request: ConnexionRequest) -> TokenInfo | None:
-    if _bearer_token(request, RefreshTokenInvalid) is not None:
+    return _refresh(request, Source.COOKIE)
+
+
+def _refresh(request: ConnexionRequest, source: Source) -> TokenInfo | None:
+    token = credential(request, REFRESH, source)
+    if token is None:
         return None
-    token = _cookie(request, REFRESH_COOKIE)
-    return None if token is None else _refresh(request, token)
-
-
-def _refresh(request: ConnexionRequest, token: str) -> TokenInfo:
     claims = _services(request).tokens.verify_refresh(token)
     return {"sub": claims.sub, "refresh": claims}
-
-
-# Reading the request --------------------------------------------------------------------------
 
 
 def _services(request: ConnexionRequest) -> Services:
     services: Services = request.scope[SERVICES_KEY]
     return services
-
-
-def _bearer_token(
-    request: ConnexionRequest, invalid: type[ServiceError] = AccessTokenInvalid
-) -> str | None:
-    """The token of an ``Authorization: Bearer`` header; other schemes are not ours."""
-    authorization: str | None = request.headers.get("Authorization")
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    token = token.strip()
-    if not token:
-        raise invalid("The Authorization header has no token.")
-    return token
-
-
-def _header(request: ConnexionRequest, name: str) -> str | None:
-    value: str | None = request.headers.get(name)
-    return None if value is None else value.strip()
-
-
-def _cookie(request: ConnexionRequest, name: str) -> str | None:
-    return cookie(request.headers, name)
-
-
-def has_access_credential(request: Any) -> bool:
-    """An ``Authorization: Bearer`` header or an ``access_token`` cookie, valid or not."""
-    authorization = request.headers.get("Authorization", "")
-    return authorization.lower().startswith("bearer") or _cookie(request, ACCESS_COOKIE) is not None
-
-
-def _require_cookie(request: ConnexionRequest, name: str, missing: type[Exception]) -> None:
-    """No header: the cookie alternative answers if there is a cookie, else it is missing."""
-    if _cookie(request, name) is None:
-        raise missing()

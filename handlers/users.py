@@ -6,10 +6,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers._http.presenters import principal_body
-from handlers._http.web import Credentials, json_response, services
+from handlers._http import presenters
+from handlers._http.web import Verified, json_response, services
 
 
 def get_me(token_info: dict[str, Any]) -> Response:
-    access = Credentials.of(token_info).require_access()
-    return json_response(principal_body(services().accounts.require(access.sub)))
+    access = Verified.of(token_info).require_access()
+    return json_response(presenters.principal_response(services().accounts.require(access.sub)))

@@ -1,22 +1,29 @@
-"""JSON bodies of the API, built from domain results (the schemas are in ``openapi.yaml``)."""
+"""The JSON bodies of the API, built from domain values: one function per response schema of
+``openapi.yaml``, named after it, so a body's shape is written once and next to no HTTP detail.
+
+Key order is part of the answer (clients and snapshots see it); keep it when editing.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from twofactor.domain.authentication import SignInResult, StepUpResult, TwoFactorChallenge
-from twofactor.domain.model import Principal
+from twofactor.domain.authentication import (
+    SignInResult,
+    StatusReport,
+    StepUpResult,
+    TwoFactorChallenge,
+)
+from twofactor.domain.factor import TotpSetup
+from twofactor.domain.model import Principal, TwoFactorMethod
 from twofactor.domain.sessions import SessionTokens
+from twofactor.security.tokens import IssuedToken
+
+Body = dict[str, Any]
 
 
-def timestamp(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def principal_body(principal: Principal) -> dict[str, Any]:
+def principal_response(principal: Principal) -> Body:
     return {
         "id": principal.id,
         "name": principal.name,
@@ -25,16 +32,34 @@ def principal_body(principal: Principal) -> dict[str, Any]:
         "identityProviders": ["password"] if principal.password_hash is not None else [],
         "emailVerified": principal.email_verified,
         "twoFactorAuthEnabled": principal.two_factor_enabled,
-        "twoFactorMethods": [method.value for method in principal.methods],
-        "preferredTwoFactorMethod": (
-            principal.preferred_method.value if principal.preferred_method else None
-        ),
+        "twoFactorMethods": _methods(principal.methods),
+        "preferredTwoFactorMethod": _method(principal.preferred_method),
         "createdAt": timestamp(principal.created_at),
         "lastActive": timestamp(principal.last_active),
     }
 
 
-def tokens_body(tokens: SessionTokens) -> dict[str, Any]:
+def login_response(result: SignInResult) -> Body:
+    """Session tokens, or the challenge when a second factor is due."""
+    if result.challenge is not None:
+        return _challenge(result.challenge)
+    assert result.tokens is not None
+    return {"twoFactorRequired": False, **token_response(result.tokens)}
+
+
+def step_up_response(result: StepUpResult) -> Body:
+    """A step-up token, or the challenge when a second factor is due."""
+    if result.challenge is not None:
+        return _challenge(result.challenge)
+    assert result.step_up is not None
+    return {
+        "twoFactorRequired": False,
+        "stepUpToken": result.step_up.token,
+        "expiresIn": result.step_up.lifetime,
+    }
+
+
+def token_response(tokens: SessionTokens) -> Body:
     return {
         "accessToken": tokens.access.token,
         "refreshToken": tokens.refresh.token,
@@ -45,28 +70,82 @@ def tokens_body(tokens: SessionTokens) -> dict[str, Any]:
     }
 
 
-def challenge_body(challenge: TwoFactorChallenge) -> dict[str, Any]:
+def auth_status(report: StatusReport | None, session_id: str | None) -> Body:
+    """The caller's state; ``report`` is ``None`` when the request has no access credential."""
+    if report is None:
+        return {
+            "authenticated": False,
+            "principal": None,
+            "sessionId": None,
+            "twoFactorMethods": [],
+            "stepUpPresent": False,
+            "stepUpExpiresAt": None,
+        }
+    return {
+        "authenticated": True,
+        "principal": principal_response(report.principal),
+        "sessionId": session_id,
+        "twoFactorMethods": _methods(report.principal.methods),
+        "stepUpPresent": report.step_up_expires_at is not None,
+        "stepUpExpiresAt": timestamp(report.step_up_expires_at),
+    }
+
+
+def totp_setup_response(setup: TotpSetup) -> Body:
+    return {
+        "secret": setup.secret,
+        "totpAuthUrl": setup.uri,
+        "qrCode": setup.qr_code,
+        "recoveryCodes": setup.recovery_codes,
+        "token": setup.token,
+    }
+
+
+def recovery_response(tokens: SessionTokens, step_up: IssuedToken) -> Body:
+    return {
+        "twoFactorRequired": False,
+        **token_response(tokens),
+        "stepUpToken": step_up.token,
+        "stepUpExpiresIn": step_up.lifetime,
+    }
+
+
+def email_code_sent(cooldown: int) -> Body:
+    """``cooldown``: seconds before another code can be sent."""
+    return {"cooldown": cooldown}
+
+
+def guest_response(principal: Principal, tokens: SessionTokens) -> Body:
+    return {"principal": principal_response(principal), **token_response(tokens)}
+
+
+def health() -> Body:
+    return {"status": "ok"}
+
+
+def readiness() -> Body:
+    return {"status": "ready", "checks": {"database": "ok"}}
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC to the second, with ``Z``."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _challenge(challenge: TwoFactorChallenge) -> Body:
     return {
         "twoFactorRequired": True,
         "twoFactorToken": challenge.token.token,
-        "twoFactorMethods": [method.value for method in challenge.methods],
-        "preferredTwoFactorMethod": challenge.preferred.value if challenge.preferred else None,
+        "twoFactorMethods": _methods(challenge.methods),
+        "preferredTwoFactorMethod": _method(challenge.preferred),
     }
 
 
-def sign_in_body(result: SignInResult) -> dict[str, Any]:
-    if result.challenge is not None:
-        return challenge_body(result.challenge)
-    assert result.tokens is not None
-    return {"twoFactorRequired": False, **tokens_body(result.tokens)}
+def _methods(methods: tuple[TwoFactorMethod, ...]) -> list[str]:
+    return [method.value for method in methods]
 
 
-def step_up_body(result: StepUpResult) -> dict[str, Any]:
-    if result.challenge is not None:
-        return challenge_body(result.challenge)
-    assert result.step_up is not None
-    return {
-        "twoFactorRequired": False,
-        "stepUpToken": result.step_up.token,
-        "expiresIn": result.step_up.lifetime,
-    }
+def _method(method: TwoFactorMethod | None) -> str | None:
+    return method.value if method else None

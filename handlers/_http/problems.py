@@ -18,9 +18,9 @@ from connexion.exceptions import (
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
+from handlers._http.credentials import ACCESS, offered
 from handlers._http.spec_index import SpecIndex
 from handlers._http.web import REQUEST_ID_KEY
-from handlers.security import has_access_credential
 from twofactor.errors import (
     AuthenticationRequired,
     InternalError,
@@ -86,7 +86,7 @@ def connexion_problem(
     if isinstance(error, OAuthProblem) and error.status == 401:
         # Connexion's generic 401: no alternative of the security list had all its credentials.
         if spec.missing_two_factor_token(
-            request.url.path, request.method, has_access_credential(request)
+            request.url.path, request.method, offered(request, ACCESS)
         ):
             return service_error(request, TwoFactorTokenMissing())
         return service_error(request, AuthenticationRequired())

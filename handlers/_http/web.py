@@ -1,4 +1,8 @@
-"""What the HTTP handlers share: the request's services and origin, credentials, cookies."""
+"""What the HTTP handlers share: the request's services, where it came from, and the verified
+credentials the security functions left for it.
+
+Reading credentials is in ``credentials``, cookies in ``cookies``, bodies in ``presenters``.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from connexion import request
-from starlette.requests import cookie_parser
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from twofactor.domain.guard import SecurityChangeRequest
 from twofactor.domain.model import ClientInfo, RequestInfo
 from twofactor.domain.services import Services
-from twofactor.security.tokens import (
-    AccessClaims,
-    IssuedToken,
-    RefreshClaims,
-    StepUpClaims,
-    TwoFactorClaims,
-)
+from twofactor.security.tokens import AccessClaims, RefreshClaims, StepUpClaims, TwoFactorClaims
 
 SERVICES_KEY = "twofactor.services"
 REQUEST_ID_KEY = "twofactor.request_id"
 COOKIE_SECURE_KEY = "twofactor.cookie_secure"
-
-ACCESS_COOKIE = "access_token"
-REFRESH_COOKIE = "refresh_token"
-STEP_UP_COOKIE = "step_up_token"
-TWO_FACTOR_COOKIE = "two_factor_authentication_token"
-STEP_UP_HEADER = "X-Step-Up-Token"
-TWO_FACTOR_HEADER = "X-Two-Factor-Authentication-Token"
 
 
 def services() -> Services:
@@ -39,10 +29,10 @@ def services() -> Services:
 
 def security_change(token_info: dict[str, Any], locale: str | None = None) -> SecurityChangeRequest:
     """The verified access and step-up proofs of the request, with where it came from."""
-    credentials = Credentials.of(token_info)
+    verified = Verified.of(token_info)
     return SecurityChangeRequest(
-        access=credentials.require_access(),
-        step_up=credentials.require_step_up(),
+        access=verified.require_access(),
+        step_up=verified.require_step_up(),
         request=request_info(),
         locale=locale,
         accept_language=request.headers.get("accept-language"),
@@ -68,21 +58,10 @@ def request_info() -> RequestInfo:
 _USER_AGENT_LIMIT = 300
 
 
-def cookie(headers: Any, name: str) -> str | None:
-    """A cookie's value, parsed leniently: one malformed cookie does not hide the others."""
-    value = cookie_parser(headers.get("cookie", "")).get(name)
-    return value or None
-
-
-def step_up_credential() -> str | None:
-    """The raw step-up token of the current request, the header winning over the cookie."""
-    header = request.headers.get(STEP_UP_HEADER)
-    return header.strip() if header is not None else cookie(request.headers, STEP_UP_COOKIE)
-
-
 @dataclass(frozen=True)
-class Credentials:
-    """The verified credentials of the request, as the security functions left them."""
+class Verified:
+    """The verified credentials of the request, as the security functions left them in
+    ``token_info``."""
 
     access: AccessClaims | None = None
     step_up: StepUpClaims | None = None
@@ -90,7 +69,7 @@ class Credentials:
     refresh: RefreshClaims | None = None
 
     @classmethod
-    def of(cls, token_info: dict[str, Any] | None) -> Credentials:
+    def of(cls, token_info: dict[str, Any] | None) -> Verified:
         # One scheme: ``token_info`` is that scheme's result; several AND-ed schemes: it maps each
         # scheme name to its result.
         found: dict[str, Any] = {}
@@ -114,37 +93,14 @@ class Credentials:
             raise RuntimeError("operation declared without a two-factor credential")
         return self.two_factor
 
+    def require_refresh(self) -> RefreshClaims:
+        if self.refresh is None:
+            raise RuntimeError("operation declared without a refresh credential")
+        return self.refresh
+
 
 _CREDENTIAL_FIELDS = {"access", "step_up", "two_factor", "refresh"}
 
 
 def json_response(body: object, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status)
-
-
-def set_token_cookie(response: Response, name: str, token: IssuedToken) -> None:
-    response.set_cookie(
-        name,
-        token.token,
-        max_age=token.lifetime,
-        path="/",
-        secure=bool(request.scope[COOKIE_SECURE_KEY]),
-        httponly=True,
-        samesite="strict",
-    )
-
-
-def clear_cookies(response: Response, *names: str) -> None:
-    for name in names:
-        response.delete_cookie(
-            name,
-            path="/",
-            secure=bool(request.scope[COOKIE_SECURE_KEY]),
-            httponly=True,
-            samesite="strict",
-        )
-
-
-def set_session_cookies(response: Response, access: IssuedToken, refresh: IssuedToken) -> None:
-    set_token_cookie(response, ACCESS_COOKIE, access)
-    set_token_cookie(response, REFRESH_COOKIE, refresh)
