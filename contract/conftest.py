@@ -20,6 +20,7 @@ from contract.support import (
     new_database_name,
     new_email,
 )
+from tests.support.passwords import cheap_passwords
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 from twofactor.app import create_app
@@ -50,8 +51,8 @@ def asgi_app(settings: Settings) -> AppSlot:
     """The slot the schema is bound to, pointed at a new app started as a server starts it
     (store ping, indexes). One app per test item: see ``contract/inprocess.py``. As in
     production, Connexion does not validate responses (that would turn a mismatch into a 500 and
-    hide it): Schemathesis does."""
-    APP.current = create_app(settings)
+    hide it): Schemathesis does. Passwords are hashed with cheap argon2 parameters."""
+    APP.current = create_app(settings, passwords=cheap_passwords())
     with asgi.get_client(APP):
         pass
     return APP
@@ -68,7 +69,7 @@ def seeder(settings: Settings) -> Iterator[Seeder]:
 def principal_id(settings: Settings, seeder: Seeder) -> str:
     """A user registered through the public API, with TOTP and email seeded in the store."""
     # The in-process client Schemathesis uses; it runs the app's lifespan (store ping, indexes).
-    with asgi.get_client(create_app(settings)) as client:
+    with asgi.get_client(create_app(settings, passwords=cheap_passwords())) as client:
         response = client.post(
             "/api/auth/register",
             json={"email": new_email(), "password": PASSWORD, "name": "Contract User"},

@@ -1,7 +1,7 @@
 """What both contract runs share: throwaway keys, a seeded user and real credentials for it.
 
-Second factors have no HTTP setup yet (the second-factors issue), so they are written straight
-into the store, the way the service itself stores them: encrypted TOTP secret, hashed recovery
+Second factors are written straight into the store (enabling them over HTTP for every generated
+case would be slow), with the store's own builders: encrypted TOTP secret, hashed recovery
 codes. Tokens are minted by the service's own ``TokenService`` and ``SessionService`` with the
 keys the server under test runs with, so they are the real thing (signed, allowlisted, bound to
 a session, carrying the principal's current step-up generation).
@@ -19,12 +19,20 @@ from typing import Any
 import pyotp
 from bson import ObjectId
 
+from tests.support.passwords import cheap_passwords
+from tests.support.seeding import enabled_methods_update
 from twofactor.clock import SystemClock
 from twofactor.config import Settings
-from twofactor.domain.model import ClientInfo, RequestInfo, TwoFactorMethod
-from twofactor.security.crypto import FieldCipher, sealed_context
+from twofactor.domain.model import (
+    ClientInfo,
+    EmailCodeState,
+    FactorState,
+    RequestInfo,
+    TotpState,
+    TwoFactorMethod,
+)
+from twofactor.security.crypto import FieldCipher
 from twofactor.security.keys import NamedKey
-from twofactor.security.passwords import PasswordHasher
 from twofactor.store.principals import PrincipalStore
 from twofactor.wiring import Runtime, build_runtime
 
@@ -46,7 +54,7 @@ _ORIGIN = RequestInfo(ip="127.0.0.1", user_agent="contract-seeder")
 
 @dataclass(frozen=True)
 class Keys:
-    """Fresh random keys in the formats of contract.md §5."""
+    """Fresh random keys in the formats of the key variables (README "Configuration")."""
 
     jwt: NamedKey
     encryption: NamedKey
@@ -108,12 +116,14 @@ class Seeder:
     """Direct access to the store of the server under test (same database, same keys)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._runtime: Runtime = build_runtime(settings, SystemClock())
+        # Cheap argon2 parameters: the seeded hashes verify all the same under the server's own.
+        self._runtime: Runtime = build_runtime(settings, SystemClock(), passwords=cheap_passwords())
         self._services = self._runtime.services
         self._collection = self._runtime.stores.collections.principals
-        self._principals = PrincipalStore(self._collection, FieldCipher(settings.encryption_keys))
-        hasher = PasswordHasher()
-        # Hashed once: argon2 is slow on purpose, and re-seeding happens for every generated case.
+        self._cipher = FieldCipher(settings.encryption_keys)
+        self._principals = PrincipalStore(self._collection, self._cipher)
+        hasher = cheap_passwords()
+        # Hashed once: re-seeding happens for every generated case.
         self._recovery_hashes = [hasher.hash(f"contract-recovery-{n}") for n in range(2)]
 
     def close(self) -> None:
@@ -126,30 +136,18 @@ class Seeder:
     def set_methods(self, principal_id: str, methods: tuple[str, ...]) -> None:
         """Enable exactly ``methods`` (as a completed setup would), leaving the step-up generation
         alone so that outstanding step-up tokens keep their meaning."""
-        update: dict[str, Any] = {
-            "$set": {
-                "twoFactor.methods": list(methods),
-                "twoFactor.preferred": methods[0] if methods else None,
-            }
-        }
-        unset: dict[str, str] = {}
-        if TOTP in methods:
-            secret = pyotp.random_base32()
-            update["$set"]["twoFactor.totp"] = {
-                "secret": self._principals.cipher.encrypt(
-                    secret, sealed_context(principal_id, "totp.secret")
-                ),
-                "lastUsedStep": 0,
-                "recoveryCodes": list(self._recovery_hashes),
-            }
-        else:
-            unset["twoFactor.totp"] = ""
-        if EMAIL in methods:
-            update["$set"]["twoFactor.email"] = {"enabledAt": SystemClock().now()}
-        else:
-            unset["twoFactor.email"] = ""
-        if unset:
-            update["$unset"] = unset
+        states: dict[TwoFactorMethod, FactorState] = {}
+        for name in methods:
+            method = TwoFactorMethod(name)
+            if method is TwoFactorMethod.TOTP:
+                states[method] = TotpState(
+                    secret=pyotp.random_base32(),
+                    last_used_step=0,
+                    recovery_code_hashes=tuple(self._recovery_hashes),
+                )
+            else:
+                states[method] = EmailCodeState(enabled_at=SystemClock().now())
+        update = enabled_methods_update(principal_id, states, self._cipher)
         self._collection.update_one({"_id": ObjectId(principal_id)}, update)
 
     def tokens(self, principal_id: str) -> Tokens:

@@ -16,6 +16,7 @@ from tests.support.fakes import (
     FakeSessions,
     FrozenClock,
 )
+from tests.support.passwords import cheap_passwords
 from twofactor.config import Settings
 from twofactor.domain.accounts import Registration
 from twofactor.domain.services import Services
@@ -59,7 +60,10 @@ class Kit:
 def build_kit(
     *, passwords: PasswordHasher | None = None, mail: bool = True, **settings: Any
 ) -> Kit:
-    """Fresh fakes and services; ``settings`` override fields of ``Settings`` (alerts, TTLs)."""
+    """Fresh fakes and services; ``settings`` override fields of ``Settings`` (alerts, TTLs).
+
+    Passwords are hashed with cheap argon2 parameters unless ``passwords`` says otherwise.
+    """
     configured = replace(SETTINGS, **settings)
     clock = FrozenClock()
     principals = FakePrincipals()
@@ -72,7 +76,7 @@ def build_kit(
         allowlist=FakeAllowlist(),
         attempts=FakeAttemptCounter(),
         mail=FakeMail(),
-        passwords=passwords or PasswordHasher(),
+        passwords=passwords or cheap_passwords(),
         services=None,  # type: ignore[arg-type]  # composed below, over the fakes above
     )
     adapters = Adapters(
