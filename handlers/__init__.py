@@ -1,3 +1,2 @@
-"""twofactor-api: an OpenAPI-first service to manage second factors safely."""
-
-__version__ = "0.1.0"
+"""The HTTP adapter: the functions openapi.yaml names (one module per tag, security.py) and the
+private request plumbing in ``_http``. The service itself is the ``twofactor`` package."""

@@ -13,17 +13,19 @@ from handlers._http.web import (
     client_info,
     json_response,
     request_info,
+    second_factor_proof,
     security_change,
     services,
 )
 from twofactor.domain.authentication import SignInResult, StepUpResult
 from twofactor.domain.model import TwoFactorMethod
-from twofactor.domain.verification import Proof
 
 
 def login_with_second_factor(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     pending = Verified.of(token_info).require_two_factor()
-    tokens = services().two_factor.sign_in(pending, proof(body), client_info(None), request_info())
+    tokens = services().two_factor.sign_in(
+        pending, second_factor_proof(body), client_info(None), request_info()
+    )
     response = json_response(presenters.login_response(SignInResult(tokens=tokens)))
     return cookies.signed_in_with_second_factor(response, tokens)
 
@@ -31,7 +33,7 @@ def login_with_second_factor(token_info: dict[str, Any], body: dict[str, Any]) -
 def step_up_with_second_factor(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     verified = Verified.of(token_info)
     step_up = services().two_factor.step_up(
-        verified.require_access(), verified.require_two_factor(), proof(body)
+        verified.require_access(), verified.require_two_factor(), second_factor_proof(body)
     )
     response = json_response(presenters.step_up_response(StepUpResult(step_up=step_up)))
     return cookies.stepped_up_with_second_factor(response, step_up)
@@ -42,15 +44,3 @@ def set_preferred_method(token_info: dict[str, Any], body: dict[str, Any]) -> Re
         security_change(token_info), TwoFactorMethod(body["method"])
     )
     return json_response(presenters.principal_response(principal))
-
-
-def proof(body: dict[str, Any]) -> Proof:
-    """The code of a ``SecondFactorProof``, keyed by its method's name.
-
-    The body's keys are the values of ``TwoFactorMethod`` and the spec lets exactly one through,
-    so a method added to the enum (and to the schema) needs no change here.
-    """
-    methods = [method for method in TwoFactorMethod if method.value in body]
-    if len(methods) != 1:  # the spec's validation guarantees one; a spec error otherwise
-        raise RuntimeError("SecondFactorProof declared without exactly one method")
-    return Proof(method=methods[0], code=str(body[methods[0].value]))

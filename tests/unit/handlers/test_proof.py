@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from handlers.two_factor import proof
+from handlers._http.web import second_factor_proof
 from twofactor.domain.model import TwoFactorMethod
 from twofactor.domain.verification import Proof
 
@@ -17,7 +17,7 @@ SPECIFICATION = Path(__file__).resolve().parents[3] / "openapi.yaml"
 
 @pytest.mark.parametrize("method", list(TwoFactorMethod))
 def test_the_one_key_of_the_body_names_the_method(method: TwoFactorMethod) -> None:
-    assert proof({method.value: "492039"}) == Proof(method=method, code="492039")
+    assert second_factor_proof({method.value: "492039"}) == Proof(method=method, code="492039")
 
 
 def test_the_keys_of_a_proof_are_the_names_of_the_methods() -> None:
@@ -30,4 +30,4 @@ def test_the_keys_of_a_proof_are_the_names_of_the_methods() -> None:
 @pytest.mark.parametrize("body", [{}, {"totp": "492039", "email": "815274"}, {"sms": "1"}])
 def test_a_body_the_spec_would_refuse_is_a_programming_error(body: dict[str, str]) -> None:
     with pytest.raises(RuntimeError):
-        proof(body)
+        second_factor_proof(body)
