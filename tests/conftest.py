@@ -1,4 +1,8 @@
-"""Fixtures: a real SecantusDB server (unless MONGODB_URI is set) and the real app over HTTP."""
+"""Fixtures: a real SecantusDB server (unless MONGODB_URI is set) and the real app over HTTP.
+
+``api`` and ``start_api`` call the app in-process; ``live_api`` serves it on a loopback socket, for
+the tests where the wire matters (see ``tests/support/api.py``).
+"""
 
 from __future__ import annotations
 
@@ -50,6 +54,14 @@ def base_settings(mongodb_uri: str, smtp_sink: SmtpSink) -> Settings:
 def api(base_settings: Settings) -> Iterator[Api]:
     """One running application shared by the tests that do not change its configuration."""
     running = Api(base_settings).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def live_api(base_settings: Settings) -> Iterator[Api]:
+    """The same application served by uvicorn over TCP, shared by the tests that need a socket."""
+    running = Api(base_settings, live=True).start()
     yield running
     running.stop()
 

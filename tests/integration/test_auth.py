@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 
-import httpx
+import httpx2
 import pytest
 from bson import ObjectId
 
@@ -16,7 +16,7 @@ from tests.support.forge import claims_of
 from twofactor.security.keys import NamedKey
 
 
-def cookies_of(response: httpx.Response) -> dict[str, SimpleCookie]:
+def cookies_of(response: httpx2.Response) -> dict[str, SimpleCookie]:
     found = {}
     for header in response.headers.get_list("set-cookie"):
         cookie: SimpleCookie = SimpleCookie()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from bson import ObjectId
 
@@ -16,11 +16,11 @@ from tests.support.forge import claims_of, forge, resign
 PATH = "/auth/2fa/totp"
 
 
-def disable(api: Api, headers: dict[str, str], **params: str) -> httpx.Response:
+def disable(api: Api, headers: dict[str, str], **params: str) -> httpx2.Response:
     return api.http.delete(PATH, headers=headers, params=params)
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_problem(response: httpx2.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()

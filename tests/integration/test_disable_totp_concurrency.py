@@ -44,10 +44,16 @@ def user_with_two_sessions(api: Api) -> tuple[Account, Session, Session]:
     return account, Session(account.access_token, account.step_up_token), second
 
 
+@pytest.fixture(scope="module")
+def api(live_api: Api) -> Api:
+    """The races go through a real server: uvicorn on a loopback socket, as in production."""
+    return live_api
+
+
 @pytest.fixture
 def domain(api: Api) -> Iterator[Services]:
     """The domain services on the same database, to race the HTTP API with a direct call."""
-    runtime = build_runtime(api.settings, api.clock)
+    runtime = build_runtime(api.settings, api.clock, passwords=api.passwords)
     yield runtime.services
     runtime.close()
 

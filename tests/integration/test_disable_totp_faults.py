@@ -25,7 +25,9 @@ def assert_no_internals(text: str) -> None:
 
 @pytest.fixture
 def own_servers() -> Iterator[Callable[[], SecantusServer]]:
-    """Database servers of the test's own, so the test can stop them."""
+    """Database servers of the test's own, so the test can stop them. Requested before
+    ``start_api``, they outlive the app: it closes its clients while the servers it can still reach
+    answer, instead of waiting out their selection timeout."""
     if os.environ.get("MONGODB_URI"):
         pytest.skip("needs database servers it can stop; runs on the embedded test database")
     servers: list[SecantusServer] = []
@@ -47,7 +49,7 @@ def corrupt(api: Api, principal_id: str, update: dict[str, Any]) -> None:
 
 
 def test_disable_totp_with_allowlist_server_down_returns_500_allowlist_reading_failure(
-    start_api: Callable[..., Api], own_servers: Callable[[], SecantusServer]
+    own_servers: Callable[[], SecantusServer], start_api: Callable[..., Api]
 ) -> None:
     main, allowlist = own_servers(), own_servers()
     api = start_api(mongodb_uri=main.uri, allowlist_mongodb_uri=allowlist.uri)
@@ -63,7 +65,7 @@ def test_disable_totp_with_allowlist_server_down_returns_500_allowlist_reading_f
 
 
 def test_disable_totp_with_principal_store_down_returns_500_database_failure(
-    start_api: Callable[..., Api], own_servers: Callable[[], SecantusServer]
+    own_servers: Callable[[], SecantusServer], start_api: Callable[..., Api]
 ) -> None:
     main, allowlist = own_servers(), own_servers()
     api = start_api(mongodb_uri=main.uri, allowlist_mongodb_uri=allowlist.uri)
@@ -77,7 +79,7 @@ def test_disable_totp_with_principal_store_down_returns_500_database_failure(
 
 
 def test_ready_answers_503_when_the_database_is_down(
-    start_api: Callable[..., Api], own_servers: Callable[[], SecantusServer]
+    own_servers: Callable[[], SecantusServer], start_api: Callable[..., Api]
 ) -> None:
     main = own_servers()
     api = start_api(mongodb_uri=main.uri)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pyotp
 import pytest
 
@@ -58,7 +58,7 @@ class User:
     def headers(self) -> dict[str, str]:
         return bearer(self.access) | {"X-Step-Up-Token": self.step_up}
 
-    def set_up_totp(self) -> httpx.Response:
+    def set_up_totp(self) -> httpx2.Response:
         setup = self.api.http.get("/auth/2fa/totp/setup", headers=self.headers)
         assert setup.status_code == 200, setup.text
         body = setup.json()
@@ -80,7 +80,7 @@ class User:
         assert len(messages) >= count
         return code_in(messages[-1])
 
-    def two_factor_step_up(self, proof: dict[str, str]) -> httpx.Response:
+    def two_factor_step_up(self, proof: dict[str, str]) -> httpx2.Response:
         challenge = self.api.http.post(
             "/auth/step-up", json={"password": PASSWORD}, headers=bearer(self.access)
         ).json()
@@ -335,7 +335,7 @@ def test_a_recovery_code_is_single_use(api: Api, smtp_sink: SmtpSink) -> None:
     user = User(api, smtp_sink)
     assert user.set_up_totp().status_code == 200
 
-    def recover() -> httpx.Response:
+    def recover() -> httpx2.Response:
         pending = api.http.post(
             "/auth/login", json={"email": user.email, "password": PASSWORD}
         ).json()

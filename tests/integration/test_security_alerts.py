@@ -198,7 +198,7 @@ def test_the_worker_sends_a_failed_alert_exactly_once_when_smtp_is_back(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:
     api, account = alert_left_queued(start_api, own_sink)
-    workers = [build_runtime(api.settings, api.clock) for _ in range(4)]
+    workers = [build_runtime(api.settings, api.clock, passwords=api.passwords) for _ in range(4)]
     try:
         assert workers[0].services.alerts.deliver_due().sent == 0  # still backing off
         api.clock.advance(31)
@@ -259,7 +259,7 @@ def test_alert_kind_switched_off_after_queueing_is_dropped_and_recorded(
         security_alert_two_factor_removed=False,
         mongodb_database=api.settings.mongodb_database,
     )
-    worker = build_runtime(quiet.settings, api.clock)
+    worker = build_runtime(quiet.settings, api.clock, passwords=api.passwords)
     try:
         report = worker.services.alerts.deliver_due(ignore_backoff=True)
     finally:

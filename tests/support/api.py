@@ -1,12 +1,19 @@
-"""The application under test, reached over HTTP, with direct database access for seeding."""
+"""The application under test, reached over HTTP, with direct database access for seeding.
+
+By default the HTTP client calls the app in-process (Connexion's test client: the real ASGI app,
+its lifespan and its middleware, without a socket). ``Api(..., live=True)`` serves it with uvicorn
+on a loopback port instead, for the tests where the wire matters (requests racing each other
+through a real server). Either way the client is an ``httpx2.Client`` that keeps no cookies.
+"""
 
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import pyotp
 from bson import ObjectId
 from pymongo import MongoClient
@@ -14,10 +21,16 @@ from pymongo.database import Database
 
 from tests.support.clock import MovableClock
 from tests.support.live_server import LiveServer
+from tests.support.passwords import cheap_passwords
+from tests.support.seeding import enabled_methods_update
 from twofactor.app import create_app
 from twofactor.config import Settings
-from twofactor.security.crypto import FieldCipher, sealed_context
-from twofactor.security.passwords import PasswordHasher
+from twofactor.domain.model import EmailCodeState, FactorState, TotpState, TwoFactorMethod
+from twofactor.security.crypto import FieldCipher
+
+BASE_PATH = "/api"
+# What the app sees as the client's address in-process: a loopback client, as over the socket.
+IN_PROCESS_CLIENT = ("127.0.0.1", 50000)
 
 PASSWORD = "correct horse battery staple"
 
@@ -43,26 +56,55 @@ class Account:
 
 
 class Api:
-    def __init__(self, settings: Settings, clock: MovableClock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: MovableClock | None = None, *, live: bool = False
+    ) -> None:
         self.settings = settings
         self.clock = clock or MovableClock()
-        self.server = LiveServer(create_app(settings, clock=self.clock, validate_responses=True))
-        self.http: httpx.Client
+        self.live = live
+        # Real argon2id with cheap parameters: the server hashes and verifies with it, and the
+        # seeding below hashes recovery codes with it.
+        self.passwords = cheap_passwords()
+        self.app = create_app(
+            settings, clock=self.clock, passwords=self.passwords, validate_responses=True
+        )
+        self.http: httpx2.Client
         assert settings.mongodb_uri
         self._mongo: MongoClient[dict[str, Any]] = MongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
         )
         self.db: Database[dict[str, Any]] = self._mongo[settings.mongodb_database]
         self.cipher = FieldCipher(settings.encryption_keys)
+        self._running = ExitStack()
 
     def start(self) -> Api:
-        self.server.start()
-        self.http = self.server.client()
+        try:
+            self.http = self._running.enter_context(self._client())
+        except BaseException:
+            self.stop()
+            raise
+        # A client that sends only the credentials a test gives it: it keeps no cookies. httpx2
+        # stores every Set-Cookie before the response hooks run; forget them at once.
+        http = self.http
+        http.event_hooks["response"] = [lambda _response: http.cookies.clear()]
         return self
 
+    def _client(self) -> httpx2.Client:
+        if self.live:
+            server = LiveServer(self.app).start()
+            self._running.callback(server.stop)
+            return httpx2.Client(base_url=server.url + BASE_PATH, timeout=30)
+        # Entering this client runs the app's lifespan (stores opened, alert-retry worker started)
+        # on an event loop thread of its own, until the client is closed.
+        client: httpx2.Client = self.app.test_client(
+            base_url="http://testserver" + BASE_PATH,
+            client=IN_PROCESS_CLIENT,
+            follow_redirects=False,
+        )
+        return client
+
     def stop(self) -> None:
-        self.http.close()
-        self.server.stop()
+        self._running.close()
         self._mongo.close()
 
     # Flows through the public API ------------------------------------------------------------
@@ -116,22 +158,17 @@ class Api:
     # Seeding and inspecting the store --------------------------------------------------------
 
     def enable_methods(self, principal_id: str, methods: tuple[str, ...]) -> None:
-        update: dict[str, Any] = {
-            "twoFactor.methods": list(methods),
-            "twoFactor.preferred": methods[0],
-        }
-        if "totp" in methods:
-            hasher = PasswordHasher()
-            update["twoFactor.totp"] = {
-                "secret": self.cipher.encrypt(
-                    pyotp.random_base32(), sealed_context(principal_id, "totp.secret")
-                ),
-                "lastUsedStep": 0,
-                "recoveryCodes": [hasher.hash(f"recovery-{n}") for n in range(2)],
-            }
-        if "email" in methods:
-            update["twoFactor.email"] = {"enabledAt": self.clock.now()}
-        self.principals.update_one({"_id": ObjectId(principal_id)}, {"$set": update})
+        """Enable exactly ``methods`` in the store (see ``tests.support.seeding``)."""
+        states: dict[TwoFactorMethod, FactorState] = {}
+        for name in methods:
+            method = TwoFactorMethod(name)
+            if method is TwoFactorMethod.TOTP:
+                hashes = tuple(self.passwords.hash(f"recovery-{n}") for n in range(2))
+                states[method] = TotpState(pyotp.random_base32(), 0, hashes, self.clock.now())
+            else:
+                states[method] = EmailCodeState(enabled_at=self.clock.now())
+        update = enabled_methods_update(principal_id, states, self.cipher)
+        self.principals.update_one({"_id": ObjectId(principal_id)}, update)
 
     def document(self, principal_id: str) -> dict[str, Any]:
         found = self.principals.find_one({"_id": ObjectId(principal_id)})

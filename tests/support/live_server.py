@@ -1,4 +1,5 @@
-"""The real application served by uvicorn on a loopback port, in a background thread."""
+"""The real application served by uvicorn on a loopback port, in a background thread: for the
+tests where the wire matters (see ``tests/support/api.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import threading
 import time
 from typing import Any
 
-import httpx
 import uvicorn
 
 
@@ -34,13 +34,6 @@ class LiveServer:
                 raise RuntimeError("the application did not start (see the log above)")
             time.sleep(0.02)
         return self
-
-    def client(self) -> httpx.Client:
-        """A client that sends only the credentials a test gives it: it keeps no cookies."""
-        client = httpx.Client(base_url=self.url + "/api", timeout=30)
-        # httpx stores every Set-Cookie before the response hooks run; forget them at once.
-        client.event_hooks["response"] = [lambda _response: client.cookies.clear()]
-        return client
 
     def stop(self) -> None:
         self._server.should_exit = True
