@@ -25,8 +25,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m openapi_spec_validator --schema 3.0 openapi.yaml
 
+## Branch coverage, measured in the subprocesses the tests start too, and its threshold
+## (fail_under): pyproject.toml [tool.coverage.*].
 unit: $(STAMP)
-	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-fail-under=85
+	$(BIN)/pytest --cov --cov-report=term
 
 contract: $(STAMP)
 	$(BIN)/python contract/run_live.py

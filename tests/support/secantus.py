@@ -42,6 +42,8 @@ class SecantusServer:
             [executable, "--host", "127.0.0.1", "--port", str(self.port), *self._options()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # A third-party server: coverage (pyproject's patch = subprocess) would only slow it.
+            env={k: v for k, v in os.environ.items() if k != "COVERAGE_PROCESS_CONFIG"},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
