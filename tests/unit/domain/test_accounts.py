@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 
 from tests.support.domain_kit import PASSWORD, Kit, build_kit
+from tests.support.passwords import cheap_passwords
 from twofactor.domain.accounts import Registration
 from twofactor.domain.model import ClientInfo, Kind, Principal, RequestInfo
 from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered, UserNotFound
 from twofactor.security.crypto import EmailHasher
-from twofactor.security.passwords import PasswordHasher
 
 CLIENT = ClientInfo(browser="Firefox", os="Linux")
 REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: Cheap argon2id parameters (tests only), one hasher for the module: building one hashes a decoy.
-HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
+HASHER = cheap_passwords()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.domain_kit import PASSWORD, Kit, build_kit
+from tests.support.passwords import cheap_passwords
 from twofactor.domain.alerts import LocaleRequest
 from twofactor.domain.guard import SecurityChangeGuard, SecurityChangeRequest
 from twofactor.domain.model import ClientInfo, RequestInfo
@@ -17,13 +18,12 @@ from twofactor.errors import (
     StepUpTokenInvalid,
     UserNotFound,
 )
-from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, StepUpClaims
 
 CLIENT = ClientInfo(browser="Firefox", os="Linux")
 REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: Cheap argon2id parameters (tests only), one hasher for the module: building one hashes a decoy.
-HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
+HASHER = cheap_passwords()
 
 
 @pytest.fixture

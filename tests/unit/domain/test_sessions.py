@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support.domain_kit import Kit, build_kit
+from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import ChangeOrigin, ClientInfo, Principal, RequestInfo
 from twofactor.domain.sessions import SessionTokens
 from twofactor.errors import (
@@ -17,13 +18,12 @@ from twofactor.errors import (
     DatabaseFailure,
     RefreshTokenInvalid,
 )
-from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, RefreshClaims
 
 CLIENT = ClientInfo(browser="Firefox", os="Linux")
 REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: Cheap argon2id parameters (tests only), one hasher for the module: building one hashes a decoy.
-HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
+HASHER = cheap_passwords()
 
 
 @pytest.fixture
@@ -244,6 +244,15 @@ def test_refresh_of_an_ended_session_is_invalid(kit: Kit, ada: Principal) -> Non
 
     with pytest.raises(RefreshTokenInvalid):
         kit.services.sessions.refresh(refresh_of(kit, tokens))
+
+
+def test_refresh_of_a_session_that_never_existed_is_invalid(kit: Kit, ada: Principal) -> None:
+    forged = kit.services.tokens.issue_refresh(ada.id, "no-such-session")
+
+    with pytest.raises(RefreshTokenInvalid):
+        kit.services.sessions.refresh(kit.services.tokens.verify_refresh(forged.token))
+
+    assert kit.sessions.records == {}
 
 
 def test_refresh_naming_another_principal_than_the_session_is_invalid_and_ends_nothing(

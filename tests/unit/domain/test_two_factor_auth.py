@@ -8,13 +8,13 @@ import pyotp
 import pytest
 
 from tests.support.domain_kit import PASSWORD, Kit, build_kit
+from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import ClientInfo, RequestInfo, TotpState, TwoFactorMethod
 from twofactor.domain.sessions import SessionTokens
 from twofactor.domain.throttle import MAX_FAILURES, WINDOW
 from twofactor.domain.verification import Proof
 from twofactor.errors import InvalidTwoFactorCode, TooManyAttempts, TwoFactorTokenInvalid
 from twofactor.security import otp
-from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, TwoFactorClaims
 
 TOTP = TwoFactorMethod.TOTP
@@ -25,8 +25,8 @@ CLIENT = ClientInfo(browser="Firefox", os="Linux")
 REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
 #: A fixed secret on a frozen clock: every code, right or wrong, is the same on every run.
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-#: Cheap argon2id parameters (tests only), one hasher for the module: building one hashes a decoy.
-HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
+HASHER = cheap_passwords()
 #: Two recovery codes and their hashes, made once: argon2 is slow on purpose.
 RECOVERY_CODES = tuple(otp.new_recovery_codes()[:2])
 RECOVERY_HASHES = tuple(HASHER.hash(code) for code in RECOVERY_CODES)
@@ -313,6 +313,15 @@ def test_two_factor_step_up_of_a_guest_is_an_invalid_token(kit: Kit) -> None:
         kit.services.two_factor.step_up(access, pending_for(kit, guest.id), Proof(TOTP, "123456"))
 
 
+def test_two_factor_step_up_of_a_principal_that_is_gone_is_an_invalid_token(kit: Kit) -> None:
+    user_id, secret = user_with(kit, TOTP)
+    access, pending = session_of(kit, user_id), pending_for(kit, user_id)
+    del kit.principals.records[user_id]
+
+    with pytest.raises(TwoFactorTokenInvalid):
+        kit.services.two_factor.step_up(access, pending, Proof(TOTP, totp_code(kit, secret)))
+
+
 def test_two_factor_step_up_refuses_a_totp_code_already_used_to_sign_in(kit: Kit) -> None:
     user_id, secret = user_with(kit, TOTP)
     code = totp_code(kit, secret)
@@ -407,6 +416,33 @@ def test_recover_of_a_guest_is_an_invalid_token(kit: Kit) -> None:
     with pytest.raises(TwoFactorTokenInvalid):
         kit.services.two_factor.recover(
             pending_for(kit, guest.id), RECOVERY_CODES[0], CLIENT, REQUEST
+        )
+
+
+def test_recover_with_the_token_of_a_principal_that_is_gone_is_an_invalid_token(
+    kit: Kit,
+) -> None:
+    user_id, _ = user_with(kit, TOTP)
+    pending = pending_for(kit, user_id)
+    del kit.principals.records[user_id]
+
+    with pytest.raises(TwoFactorTokenInvalid):
+        kit.services.two_factor.recover(pending, RECOVERY_CODES[0], CLIENT, REQUEST)
+
+    assert kit.sessions.records == {}
+
+
+def test_recover_wrong_codes_count_per_user_across_2fa_tokens(kit: Kit) -> None:
+    user_id, _ = user_with(kit, TOTP)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(InvalidTwoFactorCode):
+            kit.services.two_factor.recover(
+                pending_for(kit, user_id), "AAAA-BBBB-CCCC-DDDD", CLIENT, REQUEST
+            )
+
+    with pytest.raises(TooManyAttempts):
+        kit.services.two_factor.recover(
+            pending_for(kit, user_id), RECOVERY_CODES[0], CLIENT, REQUEST
         )
 
 

@@ -8,6 +8,7 @@ import pyotp
 import pytest
 
 from tests.support.domain_kit import Kit, build_kit
+from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import Principal, TotpState, TwoFactorMethod
 from twofactor.domain.throttle import MAX_FAILURES, WINDOW, Throttle
 from twofactor.domain.verification import Proof, SecondFactorVerifier
@@ -15,15 +16,14 @@ from twofactor.errors import InvalidTwoFactorCode, TooManyAttempts
 from twofactor.factors import registry as factor_registry
 from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.security import otp
-from twofactor.security.passwords import PasswordHasher
 
 TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
 KEYS = ("2fa-token:some-jti", "user:some-user")
 #: A fixed secret on a frozen clock: every code, right or wrong, is the same on every run.
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-#: Cheap argon2id parameters (tests only), one hasher for the module: building one hashes a decoy.
-HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
+HASHER = cheap_passwords()
 RECOVERY_CODES = tuple(otp.new_recovery_codes()[:2])
 RECOVERY_HASHES = tuple(HASHER.hash(code) for code in RECOVERY_CODES)
 
