@@ -22,6 +22,7 @@ from twofactor.errors import (
     NoPasswordProvider,
     StepUpTokenExpired,
     StepUpTokenInvalid,
+    TooManyAttempts,
 )
 from twofactor.security.crypto import EmailHasher
 from twofactor.security.passwords import PasswordHasher
@@ -75,7 +76,12 @@ class AuthenticationService:
         account_key = f"login-account:{self._email_hash(email)}"
         address_key = f"login-address:{request.ip}"
         self._throttle.reserve(account_key)
-        self._address_throttle.reserve(address_key)
+        try:
+            self._address_throttle.reserve(address_key)
+        except TooManyAttempts:
+            # Refused for the address, no password checked: not a wrong guess at this account.
+            self._throttle.release(account_key)
+            raise
         principal = self._principals.find_by_email_hash(self._email_hash(email))
         valid = False
         if principal is None or principal.password_hash is None:

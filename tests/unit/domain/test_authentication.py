@@ -298,15 +298,6 @@ def test_sign_in_keeps_a_wrong_password_counted_on_the_address_too(kit: Kit) -> 
         sign_in(kit, request=ELSEWHERE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "AuthenticationService.sign_in reserves the account key before the address key: an "
-        "attempt the address budget refuses (no password checked) stays counted on the account, "
-        "so a user behind an exhausted shared address is locked out of the account everywhere "
-        "after five retries without one wrong password (README: 5 wrong passwords per account)"
-    ),
-)
 def test_sign_in_refused_by_the_address_budget_does_not_spend_the_account_budget(
     kit: Kit,
 ) -> None:
