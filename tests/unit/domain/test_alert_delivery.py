@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.domain_kit import Kit, build_kit
-from tests.support.fakes import FakeOutbox, OutboxEntry
+from tests.support.fakes import FakeOutbox, FakePrincipals, OutboxEntry
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.alert_delivery import (
     FIRST_RETRY,
@@ -363,6 +363,26 @@ def test_an_alert_whose_recipient_has_no_address_any_more_is_dropped() -> None:
     kit.principals.update(user_id, email=None)
 
     report = kit.services.alerts.deliver_due()
+
+    assert report.dropped == 1
+    entry = kit.outbox.entry(user_id, alert_id)
+    assert (entry.status, entry.reason) == (
+        DeliveryStatus.DROPPED,
+        "the recipient no longer exists",
+    )
+    assert kit.mail.alerts == []
+
+
+def test_an_alert_whose_recipient_was_deleted_is_dropped() -> None:
+    kit = new_kit()
+    user_id = recipient(kit)
+    alert_id = queue(kit, user_id)
+    policy = AlertPolicy(email_enabled=True, two_factor_removed=True, two_factor_added=True)
+    labels = {method: method.value for method in TwoFactorMethod}
+    # The outbox still holds the entry; the principal store no longer knows its recipient.
+    delivery = AlertDelivery(kit.outbox, FakePrincipals(), kit.mail, policy, labels, kit.clock)
+
+    report = delivery.deliver_due()
 
     assert report.dropped == 1
     entry = kit.outbox.entry(user_id, alert_id)

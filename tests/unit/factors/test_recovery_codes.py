@@ -1,5 +1,5 @@
 """Recovery codes (``RecoveryCodeFactor``): each stored code is accepted once, however the user
-types it; and the factor registry, the one list of what a user can enable."""
+types it, only by its own user. (The registry that lists them is in ``test_registry``.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from tests.support.fakes import START, FakePrincipals, FrozenClock
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
-from twofactor.factors import registry
 from twofactor.factors.recovery_codes import RecoveryCodeFactor
 from twofactor.security import otp
 
@@ -119,23 +118,3 @@ def test_a_user_whose_codes_are_all_used_is_refused() -> None:
     setting = Setting(hashes=())
 
     assert not setting.prove(CODES[0])
-
-
-# The registry -------------------------------------------------------------------------------
-
-
-def test_the_registry_lists_totp_and_email_plus_recovery_codes() -> None:
-    factors = registry(FakePrincipals(), HASHER, secrets.token_bytes(32))
-
-    assert list(factors) == [TwoFactorMethod.TOTP, TwoFactorMethod.EMAIL]
-    assert {method: (factors[method].amr, factors[method].label) for method in factors} == {
-        TwoFactorMethod.TOTP: ("otp", "Authenticator app (TOTP)"),
-        TwoFactorMethod.EMAIL: ("email", "Email codes"),
-    }
-    assert (factors.recovery.amr, factors.recovery.label) == ("recovery", "Recovery codes")
-
-
-def test_every_enableable_method_has_a_factor() -> None:
-    factors = registry(FakePrincipals(), HASHER, secrets.token_bytes(32))
-
-    assert set(factors) == set(TwoFactorMethod)
