@@ -110,6 +110,10 @@ class EnrollmentService:
         verifies_email: bool = False,
     ) -> Principal:
         record = self._recorder.record(AlertKind.TWO_FACTOR_ADDED, method, change, principal)
+        # Other sessions end first: if ending them fails, the factor is not on yet and the
+        # request can be retried; the other way round a failure would leave a session that
+        # never proved the new factor alive beside it, and no retry could end it.
+        self._sessions.end_other_sessions(principal.id, change.access.sid)
         if not self._principals.add_method(
             principal,
             method,
@@ -122,7 +126,6 @@ class EnrollmentService:
             # Every security change bumps the step-up generation the write was pinned to: a miss
             # means another change used this step-up proof's generation first.
             raise StepUpTokenInvalid()
-        self._sessions.end_other_sessions(principal.id, change.access.sid)
         changed = self._guard.load_user(principal.id)
         if record.alert is not None:
             self._alerts.send_after_commit(principal.id, record.alert.id)

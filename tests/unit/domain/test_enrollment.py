@@ -512,16 +512,6 @@ def add_email(kit: Kit, user_id: str, change: SecurityChangeRequest) -> None:
     kit.services.enrollment.enable_email(change, code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: EnrollmentService._add ends the other sessions only after the write committed. "
-        "When the allowlist store (its own database) fails at that moment the factor stays on, "
-        "the other sessions live on and can refresh, the client gets DATABASE_FAILURE and its "
-        "retry STEP_UP_TOKEN_INVALID: nothing ever ends them (README: adding a second factor "
-        "ends the user's other sessions, ASVS 7.4.3)."
-    ),
-)
 @pytest.mark.parametrize("add", [add_totp, add_email], ids=["totp", "email"])
 def test_a_factor_is_never_left_on_beside_another_session_that_was_not_ended(
     add: Callable[[Kit, str, SecurityChangeRequest], None],
