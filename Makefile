@@ -34,4 +34,4 @@ contract: $(STAMP)
 	$(BIN)/python contract/run_live.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
