@@ -41,12 +41,12 @@ from twofactor.mail.rendering import AlertRenderer, MailIdentity
 from twofactor.security.crypto import EmailHasher, FieldCipher
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import TokenService
-from twofactor.store.allowlist import AccessTokenAllowlist as MongoAllowlist
+from twofactor.store.allowlist import AllowlistStore
 from twofactor.store.database import Stores
-from twofactor.store.outbox import AlertOutbox as MongoAlertOutbox
+from twofactor.store.outbox import OutboxStore
 from twofactor.store.principals import PrincipalStore
 from twofactor.store.sessions import SessionStore
-from twofactor.store.throttle import AttemptCounter as MongoAttemptCounter
+from twofactor.store.throttle import AttemptStore
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def build_runtime(
     adapters = Adapters(
         principals=PrincipalStore(collections.principals, FieldCipher(settings.encryption_keys)),
         sessions=SessionStore(collections.sessions),
-        allowlist=MongoAllowlist(collections.allowlist),
-        attempts=MongoAttemptCounter(collections.attempts),
-        outbox=MongoAlertOutbox(collections.principals),
+        allowlist=AllowlistStore(collections.allowlist),
+        attempts=AttemptStore(collections.attempts),
+        outbox=OutboxStore(collections.principals),
         mail=mail_for(settings),
         readiness=stores,
     )

@@ -15,7 +15,7 @@ from twofactor.errors import AllowlistReadingFailure
 from twofactor.store.database import Document, database_errors
 
 
-class AccessTokenAllowlist:
+class AllowlistStore:
     """Implements ``twofactor.domain.ports.AccessTokenAllowlist``."""
 
     def __init__(self, collection: Collection[Document]) -> None:

@@ -18,7 +18,7 @@ from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatu
 from twofactor.store.database import Document, database_errors
 
 
-class AlertOutbox:
+class OutboxStore:
     """Implements ``twofactor.domain.ports.AlertOutbox`` on the ``alertOutbox`` arrays."""
 
     def __init__(self, collection: Collection[Document]) -> None:

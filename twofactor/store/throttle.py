@@ -14,7 +14,7 @@ from pymongo.collection import Collection
 from twofactor.store.database import Document, database_errors
 
 
-class AttemptCounter:
+class AttemptStore:
     """Implements ``twofactor.domain.ports.AttemptCounter``."""
 
     def __init__(self, collection: Collection[Document]) -> None:

@@ -16,7 +16,7 @@ from twofactor.domain.model import ChangeOrigin, RequestInfo, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryOutcome, DueWindow
 from twofactor.store.changes import outbox_entry
 from twofactor.store.database import Document
-from twofactor.store.outbox import AlertOutbox
+from twofactor.store.outbox import OutboxStore
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 WINDOW = DueWindow(due_by=NOW, stale_before=NOW - timedelta(minutes=5))
@@ -53,7 +53,7 @@ def alert(alert_id: str = "a1") -> dict[str, object]:
 
 
 def test_a_due_alert_is_claimed_once_with_its_content(collection: Collection[Document]) -> None:
-    outbox = AlertOutbox(collection)
+    outbox = OutboxStore(collection)
     principal_id = queued(collection, alert())
 
     first = outbox.claim(principal_id, "a1", "claim-1", NOW, WINDOW)
@@ -74,7 +74,7 @@ def test_a_due_alert_is_claimed_once_with_its_content(collection: Collection[Doc
 def test_a_claim_of_a_worker_that_died_is_taken_over_later(
     collection: Collection[Document],
 ) -> None:
-    outbox = AlertOutbox(collection)
+    outbox = OutboxStore(collection)
     principal_id = queued(collection, alert())
     assert outbox.claim(principal_id, "a1", "dead", NOW, WINDOW) is not None
 
@@ -89,7 +89,7 @@ def test_a_claim_of_a_worker_that_died_is_taken_over_later(
 def test_an_outcome_is_recorded_only_under_its_own_claim(
     collection: Collection[Document],
 ) -> None:
-    outbox = AlertOutbox(collection)
+    outbox = OutboxStore(collection)
     principal_id = queued(collection, alert())
     claimed = outbox.claim(principal_id, "a1", "claim-1", NOW, WINDOW)
     assert claimed is not None
@@ -105,7 +105,7 @@ def test_an_outcome_is_recorded_only_under_its_own_claim(
 
 
 def test_a_retry_keeps_the_error_and_the_next_attempt(collection: Collection[Document]) -> None:
-    outbox = AlertOutbox(collection)
+    outbox = OutboxStore(collection)
     principal_id = queued(collection, alert())
     claimed = outbox.claim(principal_id, "a1", "claim-1", NOW, WINDOW)
     assert claimed is not None
@@ -122,7 +122,7 @@ def test_a_retry_keeps_the_error_and_the_next_attempt(collection: Collection[Doc
 def test_a_malformed_entry_is_read_with_empty_fields_instead_of_failing(
     collection: Collection[Document],
 ) -> None:
-    outbox = AlertOutbox(collection)
+    outbox = OutboxStore(collection)
     broken = {
         "id": "a1",
         "status": "pending",

@@ -14,7 +14,7 @@ from tests.support.secantus import free_port
 from twofactor.domain.throttle import MAX_FAILURES, WINDOW, Throttle
 from twofactor.errors import DatabaseFailure, TooManyAttempts
 from twofactor.store.database import Document
-from twofactor.store.throttle import AttemptCounter
+from twofactor.store.throttle import AttemptStore
 
 #: Whole milliseconds: what MongoDB stores comes back unchanged.
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -52,8 +52,8 @@ def collection(client: MongoClient[Document]) -> Iterator[Collection[Document]]:
 
 
 @pytest.fixture
-def counter(collection: Collection[Document]) -> AttemptCounter:
-    return AttemptCounter(collection)
+def counter(collection: Collection[Document]) -> AttemptStore:
+    return AttemptStore(collection)
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def clock() -> SteppedClock:
 
 
 @pytest.fixture
-def throttle(counter: AttemptCounter, clock: SteppedClock) -> Throttle:
+def throttle(counter: AttemptStore, clock: SteppedClock) -> Throttle:
     return Throttle(counter, clock)
 
 
@@ -70,12 +70,12 @@ def throttle(counter: AttemptCounter, clock: SteppedClock) -> Throttle:
 
 
 def test_a_key_without_failures_counts_none_and_its_window_would_start_now(
-    counter: AttemptCounter,
+    counter: AttemptStore,
 ) -> None:
     assert counter.failures("user:ada", START, WINDOW) == (0, START + WINDOW)
 
 
-def test_failures_are_counted_per_key(counter: AttemptCounter) -> None:
+def test_failures_are_counted_per_key(counter: AttemptStore) -> None:
     for expected in (1, 2, 3):
         assert counter.record_attempt("user:ada", START, WINDOW) == (expected, START + WINDOW)
     counter.record_attempt("user:bob", START, WINDOW)
@@ -85,7 +85,7 @@ def test_failures_are_counted_per_key(counter: AttemptCounter) -> None:
 
 
 def test_the_window_starts_at_the_first_failure_and_does_not_slide(
-    counter: AttemptCounter,
+    counter: AttemptStore,
 ) -> None:
     counter.record_attempt("user:ada", START, WINDOW)
     later = START + timedelta(minutes=10)
@@ -94,21 +94,21 @@ def test_the_window_starts_at_the_first_failure_and_does_not_slide(
 
 
 def test_failures_still_count_until_the_last_instant_of_the_window(
-    counter: AttemptCounter,
+    counter: AttemptStore,
 ) -> None:
     counter.record_attempt("user:ada", START, WINDOW)
     last_instant = START + WINDOW - timedelta(milliseconds=1)
     assert counter.failures("user:ada", last_instant, WINDOW)[0] == 1
 
 
-def test_failures_no_longer_count_once_the_window_is_over(counter: AttemptCounter) -> None:
+def test_failures_no_longer_count_once_the_window_is_over(counter: AttemptStore) -> None:
     counter.record_attempt("user:ada", START, WINDOW)
     counter.record_attempt("user:ada", START, WINDOW)
     over = START + WINDOW
     assert counter.failures("user:ada", over, WINDOW) == (0, over + WINDOW)
 
 
-def test_a_failure_after_the_window_opens_a_new_window_at_one(counter: AttemptCounter) -> None:
+def test_a_failure_after_the_window_opens_a_new_window_at_one(counter: AttemptStore) -> None:
     for _ in range(4):
         counter.record_attempt("user:ada", START, WINDOW)
     later = START + WINDOW + timedelta(seconds=7)
@@ -121,7 +121,7 @@ def test_a_failure_after_the_window_opens_a_new_window_at_one(counter: AttemptCo
 
 
 def test_the_stored_counter_expires_when_its_window_ends(
-    counter: AttemptCounter, collection: Collection[Document]
+    counter: AttemptStore, collection: Collection[Document]
 ) -> None:
     # The TTL index removes the document at expiresAt: it must be the end of the window.
     counter.record_attempt("user:ada", START, WINDOW)
@@ -135,7 +135,7 @@ def test_the_stored_counter_expires_when_its_window_ends(
     assert stored["expiresAt"] == later + WINDOW
 
 
-def test_clearing_a_key_forgets_its_failures_and_only_its_own(counter: AttemptCounter) -> None:
+def test_clearing_a_key_forgets_its_failures_and_only_its_own(counter: AttemptStore) -> None:
     counter.record_attempt("user:ada", START, WINDOW)
     counter.record_attempt("user:bob", START, WINDOW)
     counter.clear("user:ada")
@@ -145,7 +145,7 @@ def test_clearing_a_key_forgets_its_failures_and_only_its_own(counter: AttemptCo
     assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
 
 
-def test_clearing_a_key_without_failures_is_harmless(counter: AttemptCounter) -> None:
+def test_clearing_a_key_without_failures_is_harmless(counter: AttemptStore) -> None:
     counter.clear("user:nobody")
     assert counter.failures("user:nobody", START, WINDOW)[0] == 0
 
@@ -160,7 +160,7 @@ def test_clearing_a_key_without_failures_is_harmless(counter: AttemptCounter) ->
     ],
 )
 def test_a_counter_document_of_another_shape_counts_as_no_failures(
-    counter: AttemptCounter, collection: Collection[Document], stored: Document
+    counter: AttemptStore, collection: Collection[Document], stored: Document
 ) -> None:
     collection.insert_one({"_id": "user:ada", **stored})
     assert counter.failures("user:ada", START, WINDOW) == (0, START + WINDOW)
@@ -175,7 +175,7 @@ def test_an_unreachable_database_is_a_database_failure() -> None:
         connectTimeoutMS=100,
     )
     try:
-        counter = AttemptCounter(client["unit_throttle"]["attempts"])
+        counter = AttemptStore(client["unit_throttle"]["attempts"])
         with pytest.raises(DatabaseFailure):
             counter.failures("user:ada", START, WINDOW)
         with pytest.raises(DatabaseFailure):
@@ -252,7 +252,7 @@ def test_a_success_forgets_the_failures_of_its_key(throttle: Throttle) -> None:
 
 
 def test_a_success_on_a_shared_key_gives_back_only_its_own_attempt(
-    counter: AttemptCounter, clock: SteppedClock
+    counter: AttemptStore, clock: SteppedClock
 ) -> None:
     address = Throttle(counter, clock, max_failures=3)
     fail(address, 2, "address:192.0.2.1")
@@ -290,8 +290,8 @@ def test_the_throttle_reads_attempts_recorded_by_another_instance(
     collection: Collection[Document], clock: SteppedClock
 ) -> None:
     # Every server process has its own Throttle; the database is what they share.
-    first = Throttle(AttemptCounter(collection), clock)
-    second = Throttle(AttemptCounter(collection), clock)
+    first = Throttle(AttemptStore(collection), clock)
+    second = Throttle(AttemptStore(collection), clock)
     fail(first, MAX_FAILURES, "user:ada")
     with pytest.raises(TooManyAttempts):
         second.reserve("user:ada")
