@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pyotp
+
 from tests.support.fakes import (
     FakeAllowlist,
     FakeAttemptCounter,
@@ -19,6 +21,7 @@ from tests.support.fakes import (
 from tests.support.passwords import cheap_passwords
 from twofactor.config import Settings
 from twofactor.domain.accounts import Registration
+from twofactor.domain.model import TotpState, TwoFactorMethod
 from twofactor.domain.services import Services
 from twofactor.security.keys import NamedKey
 from twofactor.security.passwords import PasswordHasher
@@ -90,3 +93,30 @@ def build_kit(
     )
     kit.services = compose_services(configured, adapters, clock, kit.passwords)
     return kit
+
+
+def over_principals(kit: Kit, principals: FakePrincipals) -> Kit:
+    """``kit`` with its services composed again over ``principals`` (a fake that also plays
+    another writer) and an outbox over them; the clock, sessions, mail and the rest stay."""
+    outbox = FakeOutbox(principals)
+    adapters = Adapters(
+        principals=principals,
+        sessions=kit.sessions,
+        allowlist=kit.allowlist,
+        attempts=kit.attempts,
+        outbox=outbox,
+        mail=kit.mail,
+        readiness=AlwaysReady(),
+    )
+    services = compose_services(kit.settings, adapters, kit.clock, kit.passwords)
+    return replace(kit, principals=principals, outbox=outbox, services=services)
+
+
+def user_with(kit: Kit, *methods: TwoFactorMethod, email: str = "ada@example.com") -> str:
+    """A registered user with ``methods`` on (the first one preferred)."""
+    user_id = kit.register(email=email)
+    totp = TotpState(pyotp.random_base32(32), 0, ()) if TwoFactorMethod.TOTP in methods else None
+    kit.principals.update(
+        user_id, methods=methods, preferred_method=methods[0] if methods else None, totp=totp
+    )
+    return user_id

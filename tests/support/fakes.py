@@ -32,6 +32,22 @@ from twofactor.errors import AllowlistReadingFailure, DatabaseFailure, EmailAlre
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
+def a_user(**changes: object) -> Principal:
+    """A user principal as the flows read one: Ada (``ada@example.com``), a fresh id, created and
+    last active at ``START``, generation 0, no second factor; ``changes`` set any other field."""
+    ada = Principal(
+        id=secrets.token_hex(12),
+        kind=Kind.USER,
+        roles=("user",),
+        name="Ada",
+        created_at=START,
+        last_active=START,
+        step_up_generation=0,
+        email="ada@example.com",
+    )
+    return replace(ada, **changes)  # type: ignore[arg-type]
+
+
 class FrozenClock:
     """Time stands still until a test moves it."""
 
@@ -100,6 +116,10 @@ class FakePrincipals(Breakable):
     def put(self, principal: Principal, email_hash: str | None = None) -> Principal:
         self.records[principal.id] = PrincipalRecord(principal, email_hash)
         return principal
+
+    def add_user(self, **changes: object) -> str:
+        """Store ``a_user(**changes)`` directly (no registration, no password); its id."""
+        return self.put(a_user(**changes)).id
 
     def update(self, principal_id: str, **changes: object) -> Principal:
         """Change a stored principal behind the flows' back (another writer)."""

@@ -4,7 +4,6 @@ workers from sending one alert twice and that a dead worker gives up after five 
 
 from __future__ import annotations
 
-import secrets
 import threading
 import uuid
 from datetime import timedelta
@@ -22,7 +21,7 @@ from twofactor.domain.alert_delivery import (
     AlertDelivery,
 )
 from twofactor.domain.alerts import AlertKind, AlertPolicy, QueuedAlert
-from twofactor.domain.model import ChangeOrigin, Kind, Principal, RequestInfo, TwoFactorMethod
+from twofactor.domain.model import ChangeOrigin, RequestInfo, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryStatus, DueWindow
 from twofactor.errors import PostCommitSideEffectFailure
 
@@ -46,17 +45,9 @@ def new_kit(**settings: Any) -> Kit:
 def recipient(kit: Kit, email: str | None = "ada@example.com") -> str:
     """A user stored directly in the fake (delivery never checks a password)."""
     now = kit.clock.now()
-    principal = Principal(
-        id=secrets.token_hex(12),
-        kind=Kind.USER,
-        roles=("user",),
-        name="Ada",
-        created_at=now,
-        last_active=now,
-        step_up_generation=1,
-        email=email,
+    return kit.principals.add_user(
+        created_at=now, last_active=now, step_up_generation=1, email=email
     )
-    return kit.principals.put(principal).id
 
 
 def queue(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.fakes import a_user
 from twofactor.domain.alerts import (
     AlertComposer,
     AlertKind,
@@ -14,7 +15,7 @@ from twofactor.domain.alerts import (
     LocaleRequest,
     SecurityEvent,
 )
-from twofactor.domain.model import ChangeOrigin, Kind, Principal, RequestInfo, TwoFactorMethod
+from twofactor.domain.model import ChangeOrigin, Principal, RequestInfo, TwoFactorMethod
 
 AVAILABLE = frozenset({"en", "de", "fr", "es", "pt_BR"})
 AT = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -23,17 +24,7 @@ ALL_ON = AlertPolicy(email_enabled=True, two_factor_removed=True, two_factor_add
 
 
 def principal(locale: str | None = None) -> Principal:
-    return Principal(
-        id="a" * 24,
-        kind=Kind.USER,
-        roles=("user",),
-        name="Ada",
-        created_at=AT,
-        last_active=AT,
-        step_up_generation=3,
-        email="ada@example.com",
-        locale=locale,
-    )
+    return a_user(id="a" * 24, created_at=AT, last_active=AT, step_up_generation=3, locale=locale)
 
 
 def event(kind: AlertKind = AlertKind.TWO_FACTOR_REMOVED) -> SecurityEvent:

@@ -11,7 +11,7 @@ import pytest
 from tests.support.domain_kit import Kit, build_kit
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.email_codes import CODE_LIFETIME, RESEND_COOLDOWN
-from twofactor.domain.model import ClientInfo, Kind, Principal, RequestInfo
+from twofactor.domain.model import ClientInfo, RequestInfo
 from twofactor.errors import (
     EmailDisabled,
     ServiceUnavailable,
@@ -30,18 +30,7 @@ def new_kit(**settings: Any) -> Kit:
 
 def user(kit: Kit, *, locale: str | None = None) -> str:
     now = kit.clock.now()
-    principal = Principal(
-        id=secrets.token_hex(12),
-        kind=Kind.USER,
-        roles=("user",),
-        name="Ada",
-        created_at=now,
-        last_active=now,
-        step_up_generation=0,
-        email="ada@example.com",
-        locale=locale,
-    )
-    return kit.principals.put(principal).id
+    return kit.principals.add_user(created_at=now, last_active=now, locale=locale)
 
 
 def test_send_mails_a_six_digit_code_valid_ten_minutes() -> None:

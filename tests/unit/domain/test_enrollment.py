@@ -6,15 +6,14 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pyotp
 import pytest
 
-from tests.support.domain_kit import AlwaysReady, Kit, build_kit
-from tests.support.fakes import FakeOutbox, FakePrincipals
+from tests.support.domain_kit import Kit, build_kit, over_principals, user_with
+from tests.support.fakes import FakePrincipals
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.alerts import AlertKind, QueuedAlert, SecurityEvent
 from twofactor.domain.guard import SecurityChangeRequest
@@ -40,7 +39,6 @@ from twofactor.errors import (
 from twofactor.security import otp
 from twofactor.security.crypto import FieldCipher, sealed_context
 from twofactor.security.tokens import TOTP_SETUP_TOKEN_TTL
-from twofactor.wiring import Adapters, compose_services
 
 TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
@@ -55,16 +53,6 @@ HASHER = cheap_passwords()
 
 def new_kit(**settings: Any) -> Kit:
     return build_kit(passwords=HASHER, **settings)
-
-
-def user_with(kit: Kit, *methods: TwoFactorMethod, email: str = "ada@example.com") -> str:
-    """A registered user with ``methods`` on (the first one preferred)."""
-    user_id = kit.register(email=email)
-    totp = TotpState(pyotp.random_base32(32), 0, ()) if TOTP in methods else None
-    kit.principals.update(
-        user_id, methods=methods, preferred_method=methods[0] if methods else None, totp=totp
-    )
-    return user_id
 
 
 def sign_in(kit: Kit, principal_id: str) -> str:
@@ -146,20 +134,7 @@ class RacedPrincipals(FakePrincipals):
 
 def raced_kit() -> Kit:
     """A kit whose principal store sees another security change before every write."""
-    kit = new_kit()
-    principals = RacedPrincipals()
-    outbox = FakeOutbox(principals)
-    adapters = Adapters(
-        principals=principals,
-        sessions=kit.sessions,
-        allowlist=kit.allowlist,
-        attempts=kit.attempts,
-        outbox=outbox,
-        mail=kit.mail,
-        readiness=AlwaysReady(),
-    )
-    services = compose_services(kit.settings, adapters, kit.clock, kit.passwords)
-    return replace(kit, principals=principals, outbox=outbox, services=services)
+    return over_principals(new_kit(), RacedPrincipals())
 
 
 # Beginning a TOTP setup ----------------------------------------------------------------------

@@ -9,15 +9,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import pyotp
 import pytest
 
-from tests.support.domain_kit import AlwaysReady, Kit, build_kit
-from tests.support.fakes import FakeOutbox, FakePrincipals
+from tests.support.domain_kit import Kit, build_kit, over_principals, user_with
+from tests.support.fakes import FakePrincipals
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.alerts import AlertKind, QueuedAlert, SecurityEvent
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TotpState, TwoFactorMethod
+from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryStatus
 from twofactor.domain.second_factors import MAX_ATTEMPTS
 from twofactor.errors import (
@@ -29,7 +28,6 @@ from twofactor.errors import (
     TwoFactorMethodAlreadyDisabled,
     UserNotFound,
 )
-from twofactor.wiring import Adapters, compose_services
 
 TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
@@ -48,29 +46,7 @@ def new_kit(**settings: Any) -> Kit:
 
 def kit_over(principals: FakePrincipals, **settings: Any) -> Kit:
     """A kit whose services use ``principals`` (a fake that also plays another writer)."""
-    kit = new_kit(**settings)
-    outbox = FakeOutbox(principals)
-    adapters = Adapters(
-        principals=principals,
-        sessions=kit.sessions,
-        allowlist=kit.allowlist,
-        attempts=kit.attempts,
-        outbox=outbox,
-        mail=kit.mail,
-        readiness=AlwaysReady(),
-    )
-    services = compose_services(kit.settings, adapters, kit.clock, kit.passwords)
-    return replace(kit, principals=principals, outbox=outbox, services=services)
-
-
-def user_with(kit: Kit, *methods: TwoFactorMethod, email: str = "ada@example.com") -> str:
-    """A registered user with ``methods`` on (the first one preferred)."""
-    user_id = kit.register(email=email)
-    totp = TotpState(pyotp.random_base32(32), 0, ()) if TOTP in methods else None
-    kit.principals.update(
-        user_id, methods=methods, preferred_method=methods[0] if methods else None, totp=totp
-    )
-    return user_id
+    return over_principals(new_kit(**settings), principals)
 
 
 def sign_in(kit: Kit, principal_id: str) -> str:

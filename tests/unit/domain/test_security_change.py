@@ -4,13 +4,12 @@ is composed with it, in the language the change asks for."""
 
 from __future__ import annotations
 
-import secrets
-
 from tests.support.domain_kit import Kit, build_kit
+from tests.support.fakes import a_user
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.alerts import AlertComposer, AlertKind, AlertPolicy
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import ClientInfo, Kind, Principal, RequestInfo, TwoFactorMethod
+from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TwoFactorMethod
 from twofactor.domain.security_change import ChangeRecorder
 from twofactor.mail.catalogs import available_locales
 
@@ -30,18 +29,7 @@ def recorder(kit: Kit, policy: AlertPolicy = ALL_ON) -> ChangeRecorder:
 def signed_in(kit: Kit) -> tuple[Principal, SecurityChangeRequest]:
     """A user in a session started with ``CLIENT``, asking for a change from ``CHANGE``."""
     now = kit.clock.now()
-    principal = kit.principals.put(
-        Principal(
-            id=secrets.token_hex(12),
-            kind=Kind.USER,
-            roles=("user",),
-            name="Ada",
-            created_at=now,
-            last_active=now,
-            step_up_generation=0,
-            email="ada@example.com",
-        )
-    )
+    principal = kit.principals.put(a_user(created_at=now, last_active=now))
     tokens = kit.services.sessions.start(principal, CLIENT, SIGN_IN)
     access = kit.services.tokens.verify_access(tokens.access.token)
     step_up = kit.services.tokens.verify_step_up(

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from twofactor.domain.model import Kind, Principal
+from tests.support.fakes import a_user
+from twofactor.domain.model import Principal
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
 from twofactor.errors import StepUpTokenInvalid
 from twofactor.security.tokens import AccessClaims, StepUpClaims
@@ -27,14 +28,8 @@ def step_up(sub: str = ADA, sid: str = SESSION, generation: int = 3) -> StepUpCl
 
 
 def principal(generation: int = 3) -> Principal:
-    return Principal(
-        id=ADA,
-        kind=Kind.USER,
-        roles=("user",),
-        name="Ada",
-        created_at=NOW,
-        last_active=NOW,
-        step_up_generation=generation,
+    return a_user(
+        id=ADA, created_at=NOW, last_active=NOW, step_up_generation=generation, email=None
     )
 
 

@@ -4,12 +4,10 @@ a second factor."""
 
 from __future__ import annotations
 
-import secrets
-
 from tests.support.domain_kit import Kit, build_kit
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.email_codes import CODE_LIFETIME
-from twofactor.domain.model import Kind, Principal, TwoFactorMethod
+from twofactor.domain.model import Principal, TwoFactorMethod
 from twofactor.factors.email_codes import EmailCodeFactor
 
 #: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
@@ -27,18 +25,9 @@ class Setting:
 
     def add_user(self, email: str, methods: tuple[TwoFactorMethod, ...]) -> str:
         now = self.kit.clock.now()
-        principal = Principal(
-            id=secrets.token_hex(12),
-            kind=Kind.USER,
-            roles=("user",),
-            name="Ada",
-            created_at=now,
-            last_active=now,
-            step_up_generation=0,
-            email=email,
-            methods=methods,
+        return self.kit.principals.add_user(
+            created_at=now, last_active=now, email=email, methods=methods
         )
-        return self.kit.principals.put(principal).id
 
     def mail_code(self, principal_id: str) -> str:
         self.kit.services.email_codes.send(principal_id)

@@ -3,14 +3,13 @@ types it, only by its own user. (The registry that lists them is in ``test_regis
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import pytest
 
-from tests.support.fakes import START, FakePrincipals, FrozenClock
+from tests.support.fakes import FakePrincipals, FrozenClock
 from tests.support.passwords import cheap_passwords
-from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
+from twofactor.domain.model import TotpState, TwoFactorMethod
 from twofactor.factors.recovery_codes import RecoveryCodeFactor
 from twofactor.security import otp
 
@@ -30,19 +29,7 @@ class Setting:
         self.user_id = self.add_user(TotpState("JBSWY3DPEHPK3PXP", 0, hashes))
 
     def add_user(self, totp: TotpState | None) -> str:
-        principal = Principal(
-            id=secrets.token_hex(12),
-            kind=Kind.USER,
-            roles=("user",),
-            name="Ada",
-            created_at=START,
-            last_active=START,
-            step_up_generation=0,
-            email="ada@example.com",
-            methods=(TwoFactorMethod.TOTP,) if totp else (),
-            totp=totp,
-        )
-        return self.principals.put(principal).id
+        return self.principals.add_user(methods=(TwoFactorMethod.TOTP,) if totp else (), totp=totp)
 
     def prove(self, code: str, principal_id: str | None = None) -> bool:
         principal = self.principals.get(principal_id or self.user_id)

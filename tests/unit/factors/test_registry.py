@@ -8,10 +8,10 @@ import secrets
 
 import pyotp
 
-from tests.support.fakes import START, FakePrincipals, FrozenClock
+from tests.support.fakes import FakePrincipals, FrozenClock, a_user
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.email_codes import CODE_LIFETIME, RESEND_COOLDOWN
-from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
+from twofactor.domain.model import Principal, TotpState, TwoFactorMethod
 from twofactor.factors import registry
 from twofactor.security.otp import email_code_hash
 
@@ -25,15 +25,7 @@ RECOVERY_CODE = "ABCD-EFGH-JKMN-PQRS"
 def user_with_everything_on(principals: FakePrincipals) -> Principal:
     """A user with TOTP (and one recovery code) and email codes on."""
     return principals.put(
-        Principal(
-            id=secrets.token_hex(12),
-            kind=Kind.USER,
-            roles=("user",),
-            name="Ada",
-            created_at=START,
-            last_active=START,
-            step_up_generation=0,
-            email="ada@example.com",
+        a_user(
             methods=(TwoFactorMethod.TOTP, TwoFactorMethod.EMAIL),
             totp=TotpState(SECRET, 0, (HASHER.hash(RECOVERY_CODE),)),
         )

@@ -12,9 +12,9 @@ import pyotp
 import pytest
 
 from tests.support.domain_kit import Kit, build_kit
-from tests.support.fakes import START, FakePrincipals, FrozenClock
+from tests.support.fakes import FakePrincipals, FrozenClock, a_user
 from tests.support.passwords import cheap_passwords
-from twofactor.domain.model import Kind, Principal, TotpState, TwoFactorMethod
+from twofactor.domain.model import Principal, TotpState, TwoFactorMethod
 from twofactor.errors import InvalidTotpSetupToken
 from twofactor.factors.totp import TotpFactor, TotpSetupFlow
 from twofactor.security import otp
@@ -40,20 +40,7 @@ def user(
     totp: TotpState | None = TOTP_ON,
     email: str | None = "ada@example.com",
 ) -> Principal:
-    return principals.put(
-        Principal(
-            id=secrets.token_hex(12),
-            kind=Kind.USER,
-            roles=("user",),
-            name="Ada Lovelace",
-            created_at=START,
-            last_active=START,
-            step_up_generation=0,
-            email=email,
-            methods=methods,
-            totp=totp,
-        )
-    )
+    return principals.put(a_user(name="Ada Lovelace", email=email, methods=methods, totp=totp))
 
 
 class Setting:
