@@ -18,6 +18,7 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 
 from handlers._http import problems
+from handlers._http.limits import BodySizeLimit
 from handlers._http.middleware import RequestContextMiddleware
 from handlers._http.spec_index import SpecIndex
 from handlers.security import SECURITY_MAP
@@ -70,6 +71,12 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=runtime.services,
         cookie_secure=settings.cookie_secure,
+    )
+    # Added after the context middleware, so inside it: a 413 still has its request id and log line.
+    app.add_middleware(
+        BodySizeLimit,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        max_bytes=settings.max_body_size,
     )
     spec = SpecIndex.load(SPECIFICATION)
     app.add_error_handler(ServiceError, problems.service_error)

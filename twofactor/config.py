@@ -73,6 +73,8 @@ class Settings:
     security_settings_url: str = "http://127.0.0.1:8000/api/ui/"
     support_contact: str = "support@localhost"
     alert_retry_interval: int = 60
+    #: The largest request body accepted, in bytes (413 beyond it, before parsing).
+    max_body_size: int = 64 * 1024
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
 
@@ -267,6 +269,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SECURITY_SETTINGS_URL", "security_settings_url", Text()),
     Variable("SUPPORT_CONTACT", "support_contact", Text()),
     Variable("ALERT_RETRY_INTERVAL", "alert_retry_interval", Integer(1, 86_400)),
+    Variable("MAX_BODY_SIZE", "max_body_size", Integer(1_024, 10 * 1024 * 1024)),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
 )

@@ -34,6 +34,7 @@ from twofactor.errors import (
 logger = logging.getLogger("twofactor._http.problems")
 
 PROBLEM_TYPE_BASE = "https://twofactor-api.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 _CODE_BY_STATUS = {
     400: "INVALID_REQUEST",
     401: "AUTHENTICATION_REQUIRED",
@@ -134,23 +135,30 @@ def _generic(request: ConnexionRequest, status: int, headers: dict[str, str]) ->
 def _problem(
     request: ConnexionRequest, status: int, code: str, detail: str, headers: dict[str, str]
 ) -> ConnexionResponse:
-    body = {
+    body = problem_document(status, code, detail, request.url.path, _request_id(request))
+    return ConnexionResponse(
+        status_code=status,
+        mimetype=PROBLEM_MEDIA_TYPE,
+        content_type=PROBLEM_MEDIA_TYPE,
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def problem_document(
+    status: int, code: str, detail: str, instance: str, request_id: str
+) -> dict[str, object]:
+    """The RFC 9457 body every error answer carries, with the service's ``code`` and ids."""
+    return {
         "type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"),
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
         "code": code,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "requestId": _request_id(request),
+        "requestId": request_id,
     }
-    return ConnexionResponse(
-        status_code=status,
-        mimetype="application/problem+json",
-        content_type="application/problem+json",
-        body=json.dumps(body),
-        headers=headers,
-    )
 
 
 def _validation_detail(detail: object) -> str:

@@ -122,6 +122,7 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.security_settings_url == "http://127.0.0.1:8000/api/ui/"
     assert settings.support_contact == "support@localhost"
     assert settings.alert_retry_interval == 60
+    assert settings.max_body_size == 65_536
     assert settings.embedded_database is False
 
 
@@ -178,6 +179,7 @@ def test_every_variable_is_read() -> None:
         "SECURITY_SETTINGS_URL": "https://account.example/security",
         "SUPPORT_CONTACT": "help@example.com",
         "ALERT_RETRY_INTERVAL": "30",
+        "MAX_BODY_SIZE": "4096",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
     }
     assert set(environ) == set(ALL_VARIABLES)
@@ -210,6 +212,7 @@ def test_every_variable_is_read() -> None:
     assert settings.security_settings_url == "https://account.example/security"
     assert settings.support_contact == "help@example.com"
     assert settings.alert_retry_interval == 30
+    assert settings.max_body_size == 4096
     assert settings.embedded_database is True
 
 
@@ -252,6 +255,7 @@ INTEGER_RANGES = [
     ("SMTP_PORT", 1, 65_535),
     ("PORT", 0, 65_535),
     ("ALERT_RETRY_INTERVAL", 1, 86_400),
+    ("MAX_BODY_SIZE", 1_024, 10 * 1024 * 1024),
 ]
 FIELDS = {variable.name: variable.field for variable in VARIABLES}
 
@@ -600,6 +604,7 @@ def _non_default_settings() -> Settings:
         security_settings_url="https://account.example/security",
         support_contact="help@example.com",
         alert_retry_interval=30,
+        max_body_size=4096,
         embedded_database=True,
     )
 

@@ -1,0 +1,79 @@
+"""The request body size limit, enforced before any of the body is parsed.
+
+Connexion reads and parses a whole body before validating it, so without a limit a client can
+make a worker hold (and parse) as much as it cares to send. This middleware answers 413
+``PAYLOAD_TOO_LARGE`` as soon as the body is known to be too large: at once when
+``Content-Length`` says so (nothing of the body is read), or while reading a chunked body the
+moment the limit is passed (the rest is not read). A body within the limit is handed on whole.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handlers._http.problems import PROBLEM_MEDIA_TYPE, problem_document
+from handlers._http.web import REQUEST_ID_KEY
+
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self._app = app
+        self._max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away: the app will see it through ``receive``
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self._app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"The request body is larger than {self._max_bytes} bytes."
+        body = problem_document(
+            413, PAYLOAD_TOO_LARGE, detail, scope["path"], str(scope.get(REQUEST_ID_KEY, ""))
+        )
+        # ``Connection: close``: the unread rest of the body must not be taken for a request.
+        response = Response(
+            json.dumps(body),
+            status_code=413,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the buffered body once, then whatever the client sends next."""
+    delivered = False
+
+    async def replayed() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
