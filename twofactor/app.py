@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from handlers._http import problems
 from handlers._http.limits import BodySizeLimit
+from handlers._http.media_types import MediaTypeGate
 from handlers._http.middleware import RequestContextMiddleware
 from handlers._http.spec_index import SpecIndex
 from handlers.security import SECURITY_MAP
@@ -78,6 +79,7 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_body_size,
     )
+    app.add_middleware(MediaTypeGate, position=MiddlewarePosition.BEFORE_EXCEPTION)
     spec = SpecIndex.load(SPECIFICATION)
     app.add_error_handler(ServiceError, problems.service_error)
     app.add_error_handler(ProblemException, partial(problems.connexion_problem, spec=spec))

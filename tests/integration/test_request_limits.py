@@ -95,3 +95,30 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(
     assert "PAYLOAD_TOO_LARGE" in head
     # The server is still there for the next client.
     assert live_api.http.get("/health").status_code == 200
+
+
+def test_a_json_body_without_a_content_type_is_refused_with_415(api: Api) -> None:
+    before = api.principals.count_documents({})
+
+    response = api.http.post("/auth/register", content=registration())
+
+    assert "content-type" not in response.request.headers
+    assert response.status_code == 415
+    assert response.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert api.principals.count_documents({}) == before
+
+
+def test_a_media_type_in_capitals_is_json_all_the_same(api: Api) -> None:
+    response = api.http.post(
+        "/auth/register",
+        content=registration(),
+        headers={"Content-Type": "APPLICATION/JSON; charset=utf-8"},
+    )
+
+    assert response.status_code == 201, response.text
+
+
+def test_a_request_without_a_body_needs_no_content_type(api: Api) -> None:
+    response = api.http.post("/auth/logout")
+
+    assert response.status_code == 204
