@@ -21,13 +21,18 @@ from tests.support.fakes import (
 from tests.support.passwords import cheap_passwords
 from twofactor.config import Settings
 from twofactor.domain.accounts import Registration
-from twofactor.domain.model import TotpState, TwoFactorMethod
+from twofactor.domain.model import ClientInfo, RequestInfo, TotpState, TwoFactorMethod
 from twofactor.domain.services import Services
 from twofactor.security.keys import NamedKey
 from twofactor.security.passwords import PasswordHasher
 from twofactor.wiring import Adapters, compose_services
 
 PASSWORD = "correct horse battery staple"
+#: What a typical client says about itself and where it comes from, for the flows' origins.
+CLIENT = ClientInfo(browser="Firefox", os="Linux")
+REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
+#: Real argon2id with argon2's cheapest parameters, built once: every kit shares it.
+CHEAP_PASSWORDS = cheap_passwords()
 
 SETTINGS = Settings(
     mongodb_uri="mongodb://unused.invalid",
@@ -79,7 +84,7 @@ def build_kit(
         allowlist=FakeAllowlist(),
         attempts=FakeAttemptCounter(),
         mail=FakeMail(),
-        passwords=passwords or cheap_passwords(),
+        passwords=passwords or CHEAP_PASSWORDS,
         services=None,  # type: ignore[arg-type]  # composed below, over the fakes above
     )
     adapters = Adapters(

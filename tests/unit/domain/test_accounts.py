@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.domain_kit import PASSWORD, Kit, build_kit
-from tests.support.passwords import cheap_passwords
+from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from twofactor.domain.accounts import Registration
-from twofactor.domain.model import ClientInfo, Kind, Principal, RequestInfo
+from twofactor.domain.model import Kind, Principal
 from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered, UserNotFound
 from twofactor.security.crypto import EmailHasher
-
-CLIENT = ClientInfo(browser="Firefox", os="Linux")
-REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
-HASHER = cheap_passwords()
 
 
 @pytest.fixture
 def kit() -> Kit:
-    return build_kit(passwords=HASHER)
+    return build_kit()
 
 
 def register(

@@ -13,7 +13,6 @@ import pytest
 
 from tests.support.domain_kit import Kit, build_kit
 from tests.support.fakes import FakeOutbox, FakePrincipals, OutboxEntry
-from tests.support.passwords import cheap_passwords
 from twofactor.domain.alert_delivery import (
     FIRST_RETRY,
     LONGEST_RETRY,
@@ -25,8 +24,6 @@ from twofactor.domain.model import ChangeOrigin, RequestInfo, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryStatus, DueWindow
 from twofactor.errors import PostCommitSideEffectFailure
 
-#: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
-HASHER = cheap_passwords()
 ORIGIN = ChangeOrigin(
     session_id="session-1",
     request=RequestInfo(ip="192.0.2.10", user_agent="Mozilla/5.0 (Windows NT 10.0)"),
@@ -39,7 +36,7 @@ ORIGIN = ChangeOrigin(
 
 
 def new_kit(**settings: Any) -> Kit:
-    return build_kit(passwords=HASHER, **settings)
+    return build_kit(**settings)
 
 
 def recipient(kit: Kit, email: str | None = "ada@example.com") -> str:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from tests.support.domain_kit import PASSWORD, Kit, build_kit
+from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from tests.support.passwords import CHEAP_MEMORY_COST, CHEAP_PARALLELISM, CHEAP_TIME_COST
 from twofactor.domain.authentication import SignInResult
-from twofactor.domain.model import ClientInfo, RequestInfo, TotpState, TwoFactorMethod
+from twofactor.domain.model import RequestInfo, TotpState, TwoFactorMethod
 from twofactor.domain.sessions import SessionTokens
 from twofactor.domain.throttle import MAX_FAILURES, MAX_FAILURES_PER_ADDRESS, WINDOW
 from twofactor.errors import (
@@ -27,8 +27,6 @@ TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
 ADA = "ada@example.com"
 WRONG = "not the password"
-CLIENT = ClientInfo(browser="Firefox", os="Linux")
-REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
 ELSEWHERE = RequestInfo(ip="198.51.100.9", user_agent="curl/8.5")
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.support.domain_kit import Kit, build_kit
-from tests.support.passwords import cheap_passwords
 from twofactor.domain.email_codes import CODE_LIFETIME, RESEND_COOLDOWN
 from twofactor.domain.model import ClientInfo, RequestInfo
 from twofactor.errors import (
@@ -20,12 +19,9 @@ from twofactor.errors import (
 )
 from twofactor.security.otp import email_code_hash
 
-#: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
-HASHER = cheap_passwords()
-
 
 def new_kit(**settings: Any) -> Kit:
-    return build_kit(passwords=HASHER, **settings)
+    return build_kit(**settings)
 
 
 def user(kit: Kit, *, locale: str | None = None) -> str:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.domain_kit import PASSWORD, Kit, build_kit
-from tests.support.passwords import cheap_passwords
+from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from twofactor.domain.alerts import LocaleRequest
 from twofactor.domain.guard import SecurityChangeGuard, SecurityChangeRequest
-from twofactor.domain.model import ClientInfo, RequestInfo
 from twofactor.errors import (
     DatabaseFailure,
     HashFailure,
@@ -20,15 +18,10 @@ from twofactor.errors import (
 )
 from twofactor.security.tokens import AccessClaims, StepUpClaims
 
-CLIENT = ClientInfo(browser="Firefox", os="Linux")
-REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
-HASHER = cheap_passwords()
-
 
 @pytest.fixture
 def kit() -> Kit:
-    return build_kit(passwords=HASHER)
+    return build_kit()
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.domain_kit import Kit, build_kit, over_principals, user_with
+from tests.support.domain_kit import CLIENT, REQUEST, Kit, build_kit, over_principals, user_with
 from tests.support.fakes import FakePrincipals
-from tests.support.passwords import cheap_passwords
 from twofactor.domain.alerts import AlertKind, QueuedAlert, SecurityEvent
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TwoFactorMethod
+from twofactor.domain.model import Principal, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryStatus
 from twofactor.domain.second_factors import MAX_ATTEMPTS
 from twofactor.errors import (
@@ -31,17 +30,13 @@ from twofactor.errors import (
 
 TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
-CLIENT = ClientInfo(browser="Firefox", os="Linux")
-REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
-HASHER = cheap_passwords()
 
 
 # Helpers ------------------------------------------------------------------------------------
 
 
 def new_kit(**settings: Any) -> Kit:
-    return build_kit(passwords=HASHER, **settings)
+    return build_kit(**settings)
 
 
 def kit_over(principals: FakePrincipals, **settings: Any) -> Kit:
@@ -440,7 +435,7 @@ def test_with_removal_alerts_switched_off_no_alert_is_queued() -> None:
 
 
 def test_with_email_off_no_alert_is_queued() -> None:
-    kit = build_kit(passwords=HASHER, mail=False)
+    kit = build_kit(mail=False)
     user_id = user_with(kit, TOTP, EMAIL)
 
     kit.services.second_factors.disable(TOTP, change_request(kit, sign_in(kit, user_id)))

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from tests.support.domain_kit import Kit, build_kit
 from tests.support.fakes import a_user
-from tests.support.passwords import cheap_passwords
 from twofactor.domain.alerts import AlertComposer, AlertKind, AlertPolicy
 from twofactor.domain.guard import SecurityChangeRequest
 from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TwoFactorMethod
 from twofactor.domain.security_change import ChangeRecorder
 from twofactor.mail.catalogs import available_locales
 
-#: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
-HASHER = cheap_passwords()
 CLIENT = ClientInfo(browser="Firefox", os="Ubuntu")
 SIGN_IN = RequestInfo(ip="203.0.113.1", user_agent="Firefox at sign-in")
 CHANGE = RequestInfo(ip="203.0.113.99", user_agent="Firefox at the change")
@@ -39,7 +36,7 @@ def signed_in(kit: Kit) -> tuple[Principal, SecurityChangeRequest]:
 
 
 def test_the_event_says_what_changed_and_when() -> None:
-    kit = build_kit(passwords=HASHER)
+    kit = build_kit()
     principal, change = signed_in(kit)
     kit.clock.advance(42)
 
@@ -53,7 +50,7 @@ def test_the_event_says_what_changed_and_when() -> None:
 
 
 def test_the_origin_is_the_request_and_the_browser_and_os_of_its_session() -> None:
-    kit = build_kit(passwords=HASHER)
+    kit = build_kit()
     principal, change = signed_in(kit)
 
     record = recorder(kit).record(
@@ -67,7 +64,7 @@ def test_the_origin_is_the_request_and_the_browser_and_os_of_its_session() -> No
 
 
 def test_a_session_that_has_ended_leaves_browser_and_os_unknown() -> None:
-    kit = build_kit(passwords=HASHER)
+    kit = build_kit()
     principal, change = signed_in(kit)
     kit.services.sessions.end(change.access.sid)
 
@@ -80,7 +77,7 @@ def test_a_session_that_has_ended_leaves_browser_and_os_unknown() -> None:
 
 
 def test_the_alert_is_composed_from_the_event_in_the_requested_language() -> None:
-    kit = build_kit(passwords=HASHER)
+    kit = build_kit()
     principal, change = signed_in(kit)
     german = SecurityChangeRequest(
         access=change.access, step_up=change.step_up, request=CHANGE, accept_language="de-CH"
@@ -101,7 +98,7 @@ def test_the_alert_is_composed_from_the_event_in_the_requested_language() -> Non
 
 
 def test_a_change_whose_alerts_are_off_is_recorded_without_an_alert() -> None:
-    kit = build_kit(passwords=HASHER)
+    kit = build_kit()
     principal, change = signed_in(kit)
     policy = AlertPolicy(email_enabled=True, two_factor_removed=False, two_factor_added=True)
 

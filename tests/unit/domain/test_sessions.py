@@ -8,8 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.domain_kit import Kit, build_kit
-from tests.support.passwords import cheap_passwords
+from tests.support.domain_kit import CLIENT, REQUEST, Kit, build_kit
 from twofactor.domain.model import ChangeOrigin, ClientInfo, Principal, RequestInfo
 from twofactor.domain.sessions import SessionTokens
 from twofactor.errors import (
@@ -20,15 +19,10 @@ from twofactor.errors import (
 )
 from twofactor.security.tokens import AccessClaims, RefreshClaims
 
-CLIENT = ClientInfo(browser="Firefox", os="Linux")
-REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-#: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
-HASHER = cheap_passwords()
-
 
 @pytest.fixture
 def kit() -> Kit:
-    return build_kit(passwords=HASHER)
+    return build_kit()
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from tests.support.domain_kit import PASSWORD, Kit, build_kit
+from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from tests.support.passwords import cheap_passwords
-from twofactor.domain.model import ClientInfo, RequestInfo, TotpState, TwoFactorMethod
+from twofactor.domain.model import TotpState, TwoFactorMethod
 from twofactor.domain.sessions import SessionTokens
 from twofactor.domain.throttle import MAX_FAILURES, WINDOW
 from twofactor.domain.verification import Proof
@@ -21,8 +21,6 @@ TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
 ADA = "ada@example.com"
 BOB = "bob@example.com"
-CLIENT = ClientInfo(browser="Firefox", os="Linux")
-REQUEST = RequestInfo(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
 #: A fixed secret on a frozen clock: every code, right or wrong, is the same on every run.
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 #: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.

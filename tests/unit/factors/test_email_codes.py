@@ -5,20 +5,16 @@ a second factor."""
 from __future__ import annotations
 
 from tests.support.domain_kit import Kit, build_kit
-from tests.support.passwords import cheap_passwords
 from twofactor.domain.email_codes import CODE_LIFETIME
 from twofactor.domain.model import Principal, TwoFactorMethod
 from twofactor.factors.email_codes import EmailCodeFactor
-
-#: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
-HASHER = cheap_passwords()
 
 
 class Setting:
     """The factor over a kit, and a user (email on unless told otherwise) with a mailed code."""
 
     def __init__(self, *methods: TwoFactorMethod, email: str = "ada@example.com") -> None:
-        self.kit: Kit = build_kit(passwords=HASHER)
+        self.kit: Kit = build_kit()
         self.factor = EmailCodeFactor(self.kit.principals, self.kit.settings.hash_key)
         self.user_id = self.add_user(email, methods or (TwoFactorMethod.EMAIL,))
         self.code = self.mail_code(self.user_id)
