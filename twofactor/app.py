@@ -18,6 +18,7 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 
 from handlers._http import problems
+from handlers._http.json_bodies import StrictJsonBodies
 from handlers._http.limits import BodySizeLimit
 from handlers._http.media_types import MediaTypeGate
 from handlers._http.middleware import RequestContextMiddleware
@@ -80,6 +81,7 @@ def create_app(
         max_bytes=settings.max_body_size,
     )
     app.add_middleware(MediaTypeGate, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(StrictJsonBodies, position=MiddlewarePosition.BEFORE_EXCEPTION)
     spec = SpecIndex.load(SPECIFICATION)
     app.add_error_handler(ServiceError, problems.service_error)
     app.add_error_handler(ProblemException, partial(problems.connexion_problem, spec=spec))

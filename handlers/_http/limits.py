@@ -9,14 +9,10 @@ moment the limit is passed (the rest is not read). A body within the limit is ha
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handlers._http.problems import PROBLEM_MEDIA_TYPE, problem_document
-from handlers._http.web import REQUEST_ID_KEY
+from handlers._http.problems import send_problem
 
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
@@ -34,38 +30,39 @@ class BodySizeLimit:
         if declared.isdigit() and int(declared) > self._max_bytes:
             await self._refuse(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away: the app will see it through ``receive``
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        await self._app(scope, _replay(b"".join(chunks), receive), send)
+        body = await read_body(receive, self._max_bytes)
+        if body is None:
+            await self._refuse(scope, receive, send)
+            return
+        await self._app(scope, replay_body(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"The request body is larger than {self._max_bytes} bytes."
-        body = problem_document(
-            413, PAYLOAD_TOO_LARGE, detail, scope["path"], str(scope.get(REQUEST_ID_KEY, ""))
-        )
         # ``Connection: close``: the unread rest of the body must not be taken for a request.
-        response = Response(
-            json.dumps(body),
-            status_code=413,
-            media_type=PROBLEM_MEDIA_TYPE,
-            headers={"Connection": "close"},
+        await send_problem(
+            scope, receive, send, 413, PAYLOAD_TOO_LARGE, detail, {"Connection": "close"}
         )
-        await response(scope, receive, send)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+async def read_body(receive: Receive, max_bytes: int | None = None) -> bytes | None:
+    """The whole body, or ``None`` the moment it is longer than ``max_bytes`` (rest unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: the app will see it through ``receive``
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that gives the buffered body once, then whatever the client sends next."""
     delivered = False
 

@@ -8,14 +8,10 @@ subtype are lower-cased (parameters are left alone), and a body that does not sa
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from handlers._http.problems import PROBLEM_MEDIA_TYPE, problem_document
-from handlers._http.web import REQUEST_ID_KEY
+from handlers._http.problems import send_problem
 
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 
@@ -54,12 +50,5 @@ def _lower_cased_media_type(scope: Scope) -> list[tuple[bytes, bytes]]:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    body = problem_document(
-        415,
-        UNSUPPORTED_MEDIA_TYPE,
-        "The request body must say its media type: Content-Type: application/json.",
-        scope["path"],
-        str(scope.get(REQUEST_ID_KEY, "")),
-    )
-    response = Response(json.dumps(body), status_code=415, media_type=PROBLEM_MEDIA_TYPE)
-    await response(scope, receive, send)
+    detail = "The request body must say its media type: Content-Type: application/json."
+    await send_problem(scope, receive, send, 415, UNSUPPORTED_MEDIA_TYPE, detail)

@@ -17,6 +17,8 @@ from connexion.exceptions import (
 )
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from handlers._http.credentials import ACCESS, offered
 from handlers._http.spec_index import SpecIndex
@@ -159,6 +161,23 @@ def problem_document(
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "requestId": request_id,
     }
+
+
+async def send_problem(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer from an ASGI middleware, before Connexion (and its error handlers) saw the request."""
+    body = problem_document(status, code, detail, scope["path"], str(scope.get(REQUEST_ID_KEY, "")))
+    response = Response(
+        json.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+    await response(scope, receive, send)
 
 
 def _validation_detail(detail: object) -> str:
