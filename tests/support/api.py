@@ -3,7 +3,9 @@
 By default the HTTP client calls the app in-process (Connexion's test client: the real ASGI app,
 its lifespan and its middleware, without a socket). ``Api(..., live=True)`` serves it with uvicorn
 on a loopback port instead, for the tests where the wire matters (requests racing each other
-through a real server). Either way the client is an ``httpx2.Client`` that keeps no cookies.
+through a real server). ``Api(..., workers=2)`` runs ``twofactor serve`` with that many worker
+processes, as an operator does (the real password hasher and clock then). Either way the client
+is an ``httpx2.Client`` that keeps no cookies.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -23,6 +26,7 @@ from tests.support.clock import MovableClock
 from tests.support.live_server import LiveServer
 from tests.support.passwords import cheap_passwords
 from tests.support.seeding import enabled_methods_update
+from tests.support.served import ServedProcess
 from twofactor.app import create_app
 from twofactor.config import Settings
 from twofactor.domain.model import EmailCodeState, FactorState, TotpState, TwoFactorMethod
@@ -57,17 +61,23 @@ class Account:
 
 class Api:
     def __init__(
-        self, settings: Settings, clock: MovableClock | None = None, *, live: bool = False
+        self,
+        settings: Settings,
+        clock: MovableClock | None = None,
+        *,
+        live: bool = False,
+        workers: int = 0,
+        log_path: Path | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or MovableClock()
         self.live = live
+        self.workers = workers
+        self.log_path = log_path
+        self.served: ServedProcess | None = None
         # Real argon2id with cheap parameters: the server hashes and verifies with it, and the
         # seeding below hashes recovery codes with it.
         self.passwords = cheap_passwords()
-        self.app = create_app(
-            settings, clock=self.clock, passwords=self.passwords, validate_responses=True
-        )
         self.http: httpx2.Client
         assert settings.mongodb_uri
         self._mongo: MongoClient[dict[str, Any]] = MongoClient(
@@ -90,13 +100,22 @@ class Api:
         return self
 
     def _client(self) -> httpx2.Client:
+        if self.workers:
+            assert self.log_path is not None, "a served process needs a log file"
+            self.served = ServedProcess(self.settings, self.workers, self.log_path)
+            self._running.callback(self.served.stop)
+            self.served.wait_ready()
+            return httpx2.Client(base_url=self.served.url + BASE_PATH, timeout=30)
+        app = create_app(
+            self.settings, clock=self.clock, passwords=self.passwords, validate_responses=True
+        )
         if self.live:
-            server = LiveServer(self.app).start()
+            server = LiveServer(app).start()
             self._running.callback(server.stop)
             return httpx2.Client(base_url=server.url + BASE_PATH, timeout=30)
         # Entering this client runs the app's lifespan (stores opened, alert-retry worker started)
         # on an event loop thread of its own, until the client is closed.
-        client: httpx2.Client = self.app.test_client(
+        client: httpx2.Client = app.test_client(
             base_url="http://testserver" + BASE_PATH,
             client=IN_PROCESS_CLIENT,
             follow_redirects=False,

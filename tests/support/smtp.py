@@ -40,6 +40,11 @@ class SmtpSink:
             self._controller.stop()
             self._controller = None
 
+    def count(self) -> int:
+        """How many messages arrived so far, to anyone."""
+        with self._lock:
+            return len(self._messages)
+
     def messages_to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [message for message in self._messages if message["To"] == address]
