@@ -30,6 +30,8 @@ SmtpTls = Literal["none", "starttls", "tls"]
 T = TypeVar("T")
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+#: A JWT ``iss`` or ``aud`` value: visible ASCII (no space, no control character), bounded.
+_CLAIM_NAME = re.compile(r"[!-~]{1,255}")
 _INTEGER = re.compile(r"-?[0-9]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -75,6 +77,10 @@ class Settings:
     alert_retry_interval: int = 60
     #: The largest request body accepted, in bytes (413 beyond it, before parsing).
     max_body_size: int = 64 * 1024
+    #: The ``iss`` of every token issued, and the only one accepted.
+    jwt_issuer: str = "twofactor-api"
+    #: The first is the ``aud`` of every token issued; a token naming any of them is accepted.
+    jwt_audience: tuple[str, ...] = ("twofactor-api",)
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
 
@@ -225,6 +231,31 @@ class NamedKeys(Kind[tuple[NamedKey, ...]]):
         return ",".join(f"{key.key_id}:{encode_base64(key.secret)}" for key in value)
 
 
+class ClaimName(Kind[str]):
+    """A JWT ``iss``/``aud`` value: 1 to 255 visible ASCII characters."""
+
+    def parse(self, name: str, text: str) -> str:
+        if not _CLAIM_NAME.fullmatch(text):
+            raise ConfigError(
+                f"{name} must be 1 to 255 visible ASCII characters (no spaces or control "
+                "characters)"
+            )
+        return text
+
+
+class ClaimNames(Kind[tuple[str, ...]]):
+    """Comma-separated ``ClaimName`` values, none of them twice; the order is kept."""
+
+    def parse(self, name: str, text: str) -> tuple[str, ...]:
+        names = tuple(ClaimName().parse(name, item.strip()) for item in text.split(","))
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{name} names a value twice")
+        return names
+
+    def format(self, value: tuple[str, ...]) -> str:
+        return ",".join(value)
+
+
 # The table ---------------------------------------------------------------------------------
 
 
@@ -270,6 +301,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SUPPORT_CONTACT", "support_contact", Text()),
     Variable("ALERT_RETRY_INTERVAL", "alert_retry_interval", Integer(1, 86_400)),
     Variable("MAX_BODY_SIZE", "max_body_size", Integer(1_024, 10 * 1024 * 1024)),
+    Variable("JWT_ISSUER", "jwt_issuer", ClaimName()),
+    Variable("JWT_AUDIENCE", "jwt_audience", ClaimNames()),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
 )

@@ -108,6 +108,8 @@ def compose_services(
     tokens = TokenService(
         settings.jwt_signing_keys,
         clock,
+        issuer=settings.jwt_issuer,
+        audiences=settings.jwt_audience,
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
         step_up_ttl=settings.step_up_token_ttl,

@@ -263,14 +263,8 @@ def invalid_access_tokens(api: Api, account: Account) -> dict[str, str]:
         "no sid": resign(settings, account.access_token, sid=None),
         "roles not a list": resign(settings, account.access_token, roles="admin"),
         "no jti": resign(settings, account.access_token, jti=None),
-        "alg none": _unsigned(claims),
+        "alg none": forge(settings, claims, algorithm="none"),
     }
-
-
-def _unsigned(claims: dict[str, Any]) -> str:
-    import jwt
-
-    return jwt.encode(claims, key=None, algorithm="none")
 
 
 def test_disable_totp_with_invalid_access_tokens_returns_401_access_token_invalid(

@@ -123,6 +123,8 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.support_contact == "support@localhost"
     assert settings.alert_retry_interval == 60
     assert settings.max_body_size == 65_536
+    assert settings.jwt_issuer == "twofactor-api"
+    assert settings.jwt_audience == ("twofactor-api",)
     assert settings.embedded_database is False
 
 
@@ -180,6 +182,8 @@ def test_every_variable_is_read() -> None:
         "SUPPORT_CONTACT": "help@example.com",
         "ALERT_RETRY_INTERVAL": "30",
         "MAX_BODY_SIZE": "4096",
+        "JWT_ISSUER": "https://auth.example/",
+        "JWT_AUDIENCE": "accounts.example, accounts-old.example",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
     }
     assert set(environ) == set(ALL_VARIABLES)
@@ -213,6 +217,8 @@ def test_every_variable_is_read() -> None:
     assert settings.support_contact == "help@example.com"
     assert settings.alert_retry_interval == 30
     assert settings.max_body_size == 4096
+    assert settings.jwt_issuer == "https://auth.example/"
+    assert settings.jwt_audience == ("accounts.example", "accounts-old.example")
     assert settings.embedded_database is True
 
 
@@ -605,6 +611,8 @@ def _non_default_settings() -> Settings:
         support_contact="help@example.com",
         alert_retry_interval=30,
         max_body_size=4096,
+        jwt_issuer="https://auth.example/",
+        jwt_audience=("accounts.example", "accounts-old.example"),
         embedded_database=True,
     )
 
@@ -642,3 +650,48 @@ def test_export_to_environment_is_read_back_by_the_next_process(
     settings = _non_default_settings()
     export_to_environment(settings)
     assert load_settings_from_environment() == settings
+
+
+# Token issuer and audience -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["twofactor-api", "https://auth.example/", "urn:example:auth", "a", "x" * 255]
+)
+def test_a_visible_ascii_issuer_is_accepted(value: str) -> None:
+    assert load_settings({"JWT_ISSUER": value}).jwt_issuer == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["two factor", "api\tone", "api\x00", "api\x7f", "caf\u00e9", "x" * 256, "api\u200b"],
+    ids=["space", "tab", "nul", "del", "non-ascii", "too-long", "zero-width"],
+)
+def test_an_issuer_with_whitespace_control_or_non_ascii_characters_is_rejected(
+    value: str,
+) -> None:
+    message = str(assert_rejected({"JWT_ISSUER": value}, "JWT_ISSUER"))
+    assert "visible ASCII" in message
+
+
+def test_one_audience_is_a_list_of_one() -> None:
+    assert load_settings({"JWT_AUDIENCE": "accounts"}).jwt_audience == ("accounts",)
+
+
+def test_several_audiences_keep_their_order_and_tolerate_spaces() -> None:
+    settings = load_settings({"JWT_AUDIENCE": " new , old,older "})
+    assert settings.jwt_audience == ("new", "old", "older")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a,,b", "a,", ",a", "a b", "a,b\x01", "a," + "x" * 256],
+    ids=["empty-between", "empty-last", "empty-first", "space", "control", "too-long"],
+)
+def test_a_malformed_audience_list_is_rejected_naming_the_variable(value: str) -> None:
+    assert_rejected({"JWT_AUDIENCE": value}, "JWT_AUDIENCE")
+
+
+def test_an_audience_named_twice_is_rejected_naming_the_variable() -> None:
+    message = str(assert_rejected({"JWT_AUDIENCE": "a,b,a"}, "JWT_AUDIENCE"))
+    assert "twice" in message

@@ -1,23 +1,22 @@
-"""JWTs: the five token types of the contract, signed with HS256 under a named, rotatable key."""
+"""JWTs: the five token kinds of the contract and their claims.
+
+Every kind has its own explicit type in the JOSE header (``MEDIA_TYPES``) as well as its
+``token_type`` claim; the envelope shared by all kinds (signature under a named, rotatable key,
+``typ``, ``iss``, ``aud``, times) is ``token_codec``'s.
+"""
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import jwt
-
 from twofactor import errors
 from twofactor.clock import Clock
 from twofactor.security.keys import NamedKey
-
-_ALGORITHM = "HS256"
-_PRINCIPAL_ID = re.compile(r"^[0-9a-f]{24}$")
-_REQUIRED_CLAIMS = ("token_type", "sub", "iat", "exp", "jti")
+from twofactor.security.token_codec import Expired, Rejected, TokenCodec
 
 
 class TokenType(StrEnum):
@@ -26,6 +25,17 @@ class TokenType(StrEnum):
     STEP_UP = "step_up_token"
     TWO_FACTOR = "two_factor_authentication_token"
     TOTP_SETUP = "totp_setup"
+
+
+#: The ``typ`` header of each kind (RFC 8725 §3.11): the access token's is RFC 9068's, the
+#: others are this service's own, so no kind can stand in for another.
+MEDIA_TYPES = {
+    TokenType.ACCESS: "at+jwt",
+    TokenType.REFRESH: "refresh+jwt",
+    TokenType.STEP_UP: "step-up+jwt",
+    TokenType.TWO_FACTOR: "2fa-pending+jwt",
+    TokenType.TOTP_SETUP: "totp-setup+jwt",
+}
 
 
 @dataclass(frozen=True)
@@ -107,14 +117,13 @@ class TokenService:
         keys: tuple[NamedKey, ...],
         clock: Clock,
         *,
+        issuer: str,
+        audiences: tuple[str, ...],
         access_ttl: int,
         refresh_ttl: int,
         step_up_ttl: int,
     ) -> None:
-        if not keys:
-            raise ValueError("at least one signing key is needed")
-        self._signing_key = keys[0]
-        self._verification_keys = {key.key_id: key.secret for key in keys}
+        self._codec = TokenCodec(keys, clock, issuer=issuer, audiences=audiences)
         self._clock = clock
         self.lifetimes = {
             TokenType.ACCESS: access_ttl,
@@ -151,19 +160,13 @@ class TokenService:
         expires_at = now + timedelta(seconds=lifetime)
         jti = secrets.token_urlsafe(18)
         claims = {
-            "token_type": token_type.value,
             "sub": sub,
             "iat": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
             "jti": jti,
             **extra,
         }
-        token = jwt.encode(
-            claims,
-            self._signing_key.secret,
-            algorithm=_ALGORITHM,
-            headers={"kid": self._signing_key.key_id},
-        )
+        token = self._codec.encode(MEDIA_TYPES[token_type], token_type.value, claims)
         return IssuedToken(token=token, jti=jti, expires_at=expires_at, lifetime=lifetime)
 
     # Verifying -----------------------------------------------------------------------------
@@ -222,39 +225,11 @@ class TokenService:
     def _verify(self, token: str, expected: TokenType) -> tuple[dict[str, Any], datetime]:
         failures = _FAILURES[expected]
         try:
-            header = jwt.get_unverified_header(token)
-            key = self._verification_keys.get(header.get("kid", ""))
-            if key is None:
-                raise failures.invalid()
-            # Expiry is checked below against the injected clock, not PyJWT's own.
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[_ALGORITHM],
-                options={
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "require": list(_REQUIRED_CLAIMS),
-                },
-            )
-        except jwt.PyJWTError:
+            return self._codec.decode(token, MEDIA_TYPES[expected], expected.value)
+        except Rejected:
             raise failures.invalid() from None
-        if claims.get("token_type") != expected.value:
-            raise failures.invalid()
-        sub, jti, exp = claims.get("sub"), claims.get("jti"), claims.get("exp")
-        if not isinstance(sub, str) or not _PRINCIPAL_ID.match(sub):
-            raise failures.invalid()
-        if not isinstance(jti, str) or not jti:
-            raise failures.invalid()
-        if not isinstance(exp, int) or isinstance(exp, bool):
-            raise failures.invalid()
-        try:
-            expires_at = datetime.fromtimestamp(exp, tz=self._clock.now().tzinfo)
-        except (OverflowError, OSError, ValueError):
-            raise failures.invalid() from None
-        if self._clock.now() >= expires_at:
-            raise failures.expired()
-        return claims, expires_at
+        except Expired:
+            raise failures.expired() from None
 
 
 def _text_claim(claims: dict[str, Any], name: str, invalid: type[errors.ServiceError]) -> str:

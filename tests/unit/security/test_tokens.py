@@ -1,7 +1,9 @@
-"""JWTs: issue and verify each token type; type, expiry, key and claim checks; key rotation."""
+"""JWTs: issue and verify each token kind; explicit type, issuer, audience, expiry, key and
+claim checks; key rotation. The envelope's own edge cases are in ``test_token_codec``."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,12 +15,15 @@ import pytest
 
 from twofactor import errors
 from twofactor.security.keys import NamedKey
-from twofactor.security.tokens import TokenService, TokenType
+from twofactor.security.token_codec import CLOCK_SKEW
+from twofactor.security.tokens import MEDIA_TYPES, TokenService, TokenType
 
 SUB = "65f0c0ffee0000000000abcd"
 OTHER_SUB = "65f0c0ffee0000000000ffff"
 SID = "session-1"
 START = datetime(2030, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
+ISSUER = "https://auth.example"
+AUDIENCES = ("twofactor-api", "twofactor-api-old")
 
 
 class ManualClock:
@@ -39,11 +44,18 @@ def new_key(key_id: str) -> NamedKey:
 
 
 def make_service(
-    keys: tuple[NamedKey, ...], clock: ManualClock | None = None, **ttls: int
+    keys: tuple[NamedKey, ...],
+    clock: ManualClock | None = None,
+    *,
+    issuer: str = ISSUER,
+    audiences: tuple[str, ...] = AUDIENCES,
+    **ttls: int,
 ) -> TokenService:
     return TokenService(
         keys,
         clock or ManualClock(),
+        issuer=issuer,
+        audiences=audiences,
         access_ttl=ttls.get("access_ttl", 900),
         refresh_ttl=ttls.get("refresh_ttl", 30 * 24 * 3600),
         step_up_ttl=ttls.get("step_up_ttl", 300),
@@ -112,6 +124,14 @@ KINDS = [
         errors.TwoFactorTokenExpired,
         {},
     ),
+    Kind(
+        TokenType.TOTP_SETUP,
+        lambda s: s.issue_totp_setup(SUB, "sealed-secret").token,
+        lambda s, t: s.verify_totp_setup(t),
+        errors.InvalidTotpSetupToken,
+        errors.InvalidTotpSetupToken,
+        {"setup": "sealed-secret"},
+    ),
 ]
 KIND_IDS = [kind.name.value for kind in KINDS]
 
@@ -126,10 +146,13 @@ def craft(
     headers: dict[str, Any] | None = None,
     algorithm: str = "HS256",
 ) -> str:
-    """A token built by hand with PyJWT, signed with ``key`` unless told otherwise."""
+    """A token built by hand with PyJWT, signed with ``key`` unless told otherwise; its header
+    has the ``kid`` and the kind's ``typ`` unless ``headers`` replaces it."""
     now = int(clock.now().timestamp())
     claims: dict[str, Any] = {
         "token_type": kind.name.value,
+        "iss": ISSUER,
+        "aud": AUDIENCES[0],
         "sub": SUB,
         "iat": now,
         "exp": now + 60,
@@ -139,11 +162,12 @@ def craft(
     }
     for name in remove:
         del claims[name]
-    return jwt.encode(
-        claims,
+    # PyJWS signs any JSON payload: PyJWT's encode would refuse a non-string iss.
+    return jwt.PyJWS().encode(
+        json.dumps(claims).encode(),
         key.secret if algorithm != "none" else None,
         algorithm=algorithm,
-        headers={"kid": key.key_id} if headers is None else headers,
+        headers={"kid": key.key_id, "typ": MEDIA_TYPES[kind.name]} if headers is None else headers,
     )
 
 
@@ -197,22 +221,32 @@ def test_configured_lifetimes_are_used(clock: ManualClock, key: NamedKey) -> Non
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
-def test_every_token_names_its_signing_key_and_type(
+def test_every_token_names_its_signing_key_type_issuer_and_audience(
     kind: Kind, service: TokenService, key: NamedKey, clock: ManualClock
 ) -> None:
     token = kind.issue(service)
     header = jwt.get_unverified_header(token)
-    assert header["kid"] == key.key_id
-    assert header["alg"] == "HS256"
+    assert header == {"alg": "HS256", "kid": key.key_id, "typ": MEDIA_TYPES[kind.name]}
     claims = jwt.decode(
         token,
         key.secret,
         algorithms=["HS256"],
+        issuer=ISSUER,
+        audience=AUDIENCES[0],
         options={"verify_exp": False, "verify_iat": False},
     )
     assert claims["token_type"] == kind.name.value
+    # A single audience, the first configured one, as a string.
+    assert claims["aud"] == AUDIENCES[0]
+    assert claims["iss"] == ISSUER
     assert claims["iat"] == int(clock.now().replace(microsecond=0).timestamp())
-    assert set(claims) >= {"token_type", "sub", "iat", "exp", "jti"}
+    assert set(claims) >= {"token_type", "iss", "aud", "sub", "iat", "exp", "jti"}
+
+
+def test_each_kind_has_its_own_media_type_and_the_access_token_rfc_9068s() -> None:
+    assert MEDIA_TYPES[TokenType.ACCESS] == "at+jwt"
+    assert len(set(MEDIA_TYPES.values())) == len(TokenType)
+    assert all(typ.endswith("+jwt") and typ != "jwt" for typ in MEDIA_TYPES.values())
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
@@ -251,7 +285,7 @@ def test_a_token_of_another_type_is_invalid(
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
-@pytest.mark.parametrize("token_type", ["totp_setup", "access", "", None, 1])
+@pytest.mark.parametrize("token_type", ["access", "ACCESS_TOKEN", "", None, 1, ["access_token"]])
 def test_an_unexpected_token_type_claim_is_invalid(
     kind: Kind, token_type: object, service: TokenService, key: NamedKey, clock: ManualClock
 ) -> None:
@@ -264,6 +298,150 @@ def test_an_access_token_presented_as_step_up_is_step_up_invalid(service: TokenS
     token = service.issue_access(SUB, SID, ("user",)).token
     with pytest.raises(errors.StepUpTokenInvalid):
         service.verify_step_up(token)
+
+
+# Explicit type, issuer and audience (RFC 8725 §3.11, §3.12) ------------------------------------
+
+OTHER_KIND_PAIRS = [(a, b) for a in KINDS for b in KINDS if a != b]
+OTHER_KIND_IDS = [f"{a.name.value}-as-{b.name.value}" for a, b in OTHER_KIND_PAIRS]
+
+
+@pytest.mark.parametrize(("presented", "expected"), OTHER_KIND_PAIRS, ids=OTHER_KIND_IDS)
+def test_a_token_typed_as_another_kind_is_invalid_even_with_the_right_token_type_claim(
+    presented: Kind, expected: Kind, service: TokenService, key: NamedKey, clock: ManualClock
+) -> None:
+    headers = {"kid": key.key_id, "typ": MEDIA_TYPES[presented.name]}
+    with pytest.raises(expected.invalid):
+        expected.verify(service, craft(expected, key, clock, headers=headers))
+
+
+@pytest.mark.parametrize(("presented", "expected"), OTHER_KIND_PAIRS, ids=OTHER_KIND_IDS)
+def test_a_token_with_another_kinds_token_type_claim_is_invalid_even_with_the_right_typ(
+    presented: Kind, expected: Kind, service: TokenService, key: NamedKey, clock: ManualClock
+) -> None:
+    token = craft(expected, key, clock, changes={"token_type": presented.name.value})
+    with pytest.raises(expected.invalid):
+        expected.verify(service, token)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    "typ",
+    [
+        pytest.param("JWT", id="JWT"),
+        pytest.param("jwt", id="jwt"),
+        pytest.param(None, id="missing"),
+        pytest.param("+jwt", id="plus-jwt"),
+        pytest.param("text/{typ}", id="other-top-level-type"),
+        pytest.param("application/{typ}; charset=utf-8", id="with-parameter"),
+        pytest.param(" {typ}", id="leading-space"),
+        pytest.param(["{typ}"], id="list"),
+        pytest.param(1, id="number"),
+    ],
+)
+def test_a_token_without_its_kinds_typ_is_invalid(
+    kind: Kind, typ: object, service: TokenService, key: NamedKey, clock: ManualClock
+) -> None:
+    media_type = MEDIA_TYPES[kind.name]
+    if isinstance(typ, str):
+        typ = typ.format(typ=media_type)
+    elif isinstance(typ, list):
+        typ = [media_type]
+    # PyJWS writes "typ": "JWT" unless told None, which leaves the header without one.
+    token = craft(kind, key, clock, headers={"kid": key.key_id, "typ": typ})
+    assert jwt.get_unverified_header(token).get("typ") == typ
+    with pytest.raises(kind.invalid):
+        kind.verify(service, token)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    "spelling", ["{typ}", "application/{typ}", "APPLICATION/{TYP}", "{TYP}", "Application/{typ}"]
+)
+def test_a_kinds_typ_is_accepted_in_any_case_with_or_without_application_prefix(
+    kind: Kind, spelling: str, service: TokenService, key: NamedKey, clock: ManualClock
+) -> None:
+    media_type = MEDIA_TYPES[kind.name]
+    typ = spelling.format(typ=media_type, TYP=media_type.upper())
+    token = craft(kind, key, clock, headers={"kid": key.key_id, "typ": typ})
+    assert kind.verify(service, token) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    ("changes", "remove"),
+    [
+        pytest.param({"iss": "https://other.example"}, (), id="iss-other"),
+        pytest.param({"iss": ISSUER.upper()}, (), id="iss-other-case"),
+        pytest.param({"iss": ISSUER + "/"}, (), id="iss-trailing-slash"),
+        pytest.param({"iss": [ISSUER]}, (), id="iss-list"),
+        pytest.param({"iss": None}, (), id="iss-null"),
+        pytest.param({}, ("iss",), id="iss-missing"),
+        pytest.param({"aud": "other-service"}, (), id="aud-other"),
+        pytest.param({"aud": ["other-service"]}, (), id="aud-list-without-ours"),
+        pytest.param({"aud": ""}, (), id="aud-empty"),
+        pytest.param({"aud": []}, (), id="aud-empty-list"),
+        pytest.param({"aud": None}, (), id="aud-null"),
+        pytest.param({"aud": 1}, (), id="aud-number"),
+        pytest.param({"aud": [AUDIENCES[0], 1]}, (), id="aud-list-with-number"),
+        pytest.param({"aud": {"twofactor-api": True}}, (), id="aud-object"),
+        pytest.param({}, ("aud",), id="aud-missing"),
+    ],
+)
+def test_a_token_of_another_issuer_or_audience_is_invalid(
+    kind: Kind,
+    changes: dict[str, Any],
+    remove: tuple[str, ...],
+    service: TokenService,
+    key: NamedKey,
+    clock: ManualClock,
+) -> None:
+    with pytest.raises(kind.invalid):
+        kind.verify(service, craft(kind, key, clock, changes=changes, remove=remove))
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    "aud",
+    [AUDIENCES[1], [AUDIENCES[1]], ["other-service", AUDIENCES[0]]],
+    ids=["second-audience", "list-of-second-audience", "list-naming-ours-among-others"],
+)
+def test_a_token_naming_any_accepted_audience_is_accepted(
+    kind: Kind, aud: object, service: TokenService, key: NamedKey, clock: ManualClock
+) -> None:
+    assert kind.verify(service, craft(kind, key, clock, changes={"aud": aud})) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize(
+    ("issuer", "audiences"),
+    [("https://other.example", AUDIENCES), (ISSUER, ("other-service",))],
+    ids=["other-issuer", "other-audience"],
+)
+def test_a_token_of_another_service_sharing_the_key_is_invalid(
+    kind: Kind,
+    issuer: str,
+    audiences: tuple[str, ...],
+    service: TokenService,
+    key: NamedKey,
+    clock: ManualClock,
+) -> None:
+    other_service = make_service((key,), clock, issuer=issuer, audiences=audiences)
+    with pytest.raises(kind.invalid):
+        kind.verify(service, kind.issue(other_service))
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_an_audience_kept_for_verification_accepts_tokens_issued_under_it(
+    kind: Kind, key: NamedKey, clock: ManualClock
+) -> None:
+    # Renaming the audience: the new one first, the old one kept until its tokens expire.
+    token = kind.issue(make_service((key,), clock, audiences=("old-name",)))
+    renamed = make_service((key,), clock, audiences=("new-name", "old-name"))
+    assert kind.verify(renamed, token) is not None
+    assert jwt.decode(kind.issue(renamed), options={"verify_signature": False})["aud"] == (
+        "new-name"
+    )
 
 
 # Expiry on the injected clock --------------------------------------------------------------
@@ -312,14 +490,34 @@ def test_an_expired_token_of_the_wrong_type_is_invalid_not_expired(
         kind.verify(service, token)
 
 
-def test_a_token_issued_in_the_future_of_the_verifier_still_verifies_until_exp(
-    key: NamedKey,
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_token_issued_within_the_clock_skew_ahead_of_the_verifier_verifies(
+    kind: Kind, key: NamedKey
 ) -> None:
-    # iat is not checked against the clock (only exp is), so small clock skew between
-    # workers does not reject fresh tokens.
-    issuer_clock = ManualClock(START + timedelta(seconds=30))
-    token = make_service((key,), issuer_clock).issue_access(SUB, SID, ()).token
-    assert make_service((key,), ManualClock()).verify_access(token).sub == SUB
+    # Another server of the deployment whose clock runs ahead by the tolerated skew.
+    issuer_clock = ManualClock(START.replace(microsecond=0) + timedelta(seconds=CLOCK_SKEW))
+    token = kind.issue(make_service((key,), issuer_clock))
+    assert kind.verify(make_service((key,), ManualClock()), token) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_token_issued_beyond_the_clock_skew_in_the_future_is_invalid(
+    kind: Kind, key: NamedKey
+) -> None:
+    issuer_clock = ManualClock(START + timedelta(seconds=CLOCK_SKEW + 1))
+    token = kind.issue(make_service((key,), issuer_clock))
+    with pytest.raises(kind.invalid):
+        kind.verify(make_service((key,), ManualClock()), token)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_token_issued_in_the_future_is_invalid_even_once_expired(
+    kind: Kind, service: TokenService, key: NamedKey, clock: ManualClock
+) -> None:
+    now = int(clock.now().timestamp())
+    token = craft(kind, key, clock, changes={"iat": now + 3600, "exp": now - 1})
+    with pytest.raises(kind.invalid):
+        kind.verify(service, token)
 
 
 # Keys and signatures -----------------------------------------------------------------------
