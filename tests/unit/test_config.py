@@ -181,6 +181,9 @@ def test_every_variable_is_read() -> None:
         "ALERT_RETRY_INTERVAL": "30",
         "MAX_BODY_SIZE": "4096",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
+        "LOG_FORMAT": "Text",
+        "METRICS_ENABLED": "false",
+        "PROMETHEUS_MULTIPROC_DIR": "/run/twofactor-metrics",
     }
     assert set(environ) == set(ALL_VARIABLES)
     settings = load_settings(environ)
@@ -214,6 +217,9 @@ def test_every_variable_is_read() -> None:
     assert settings.alert_retry_interval == 30
     assert settings.max_body_size == 4096
     assert settings.embedded_database is True
+    assert settings.log_format == "text"
+    assert settings.metrics_enabled is False
+    assert settings.metrics_dir == Path("/run/twofactor-metrics")
 
 
 def test_surrounding_whitespace_is_trimmed_from_values() -> None:
@@ -606,6 +612,9 @@ def _non_default_settings() -> Settings:
         alert_retry_interval=30,
         max_body_size=4096,
         embedded_database=True,
+        log_format="text",
+        metrics_enabled=False,
+        metrics_dir=Path("/run/twofactor-metrics"),
     )
 
 

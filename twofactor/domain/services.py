@@ -21,8 +21,9 @@ from twofactor.security.tokens import TokenService
 
 
 class Readiness(Protocol):
-    def is_ready(self) -> bool:
-        """True when every store the service needs answers."""
+    def unavailable(self) -> tuple[str, ...]:
+        """The components that do not answer now (``database``, ``allowlist``, ``mail``), in
+        that order; empty when the service is ready."""
         ...
 
 
