@@ -17,11 +17,12 @@ def live() -> Response:
 
 
 def ready() -> Response:
-    down = services().readiness.unavailable()
+    checks = services().readiness.check()
+    down = [name for name, reachable in checks.items() if not reachable]
     if down:
         # Component names only ("database", "mail"): never an address or a driver message.
         raise ServiceUnavailable(f"Not ready: {', '.join(down)} not reachable.")
-    return json_response(presenters.readiness())
+    return json_response(presenters.readiness(list(checks)))
 
 
 def metrics() -> Response:

@@ -40,7 +40,7 @@ def test_with_the_database_and_the_mail_server_up_the_service_is_ready(api: Api)
     response = api.http.get("/ready")
 
     assert response.status_code == 200
-    assert response.json()["status"] == "ready"
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "mail": "ok"}}
 
 
 def test_a_stopped_mail_server_makes_the_service_not_ready_naming_mail(

@@ -43,8 +43,8 @@ SETTINGS = Settings(
 
 
 class AlwaysReady:
-    def unavailable(self) -> tuple[str, ...]:
-        return ()
+    def check(self) -> dict[str, bool]:
+        return {}
 
 
 @dataclass

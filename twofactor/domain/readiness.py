@@ -11,6 +11,6 @@ class ReadinessChecks:
     def __init__(self, checks: Mapping[str, Callable[[], bool]]) -> None:
         self._checks = dict(checks)
 
-    def unavailable(self) -> tuple[str, ...]:
+    def check(self) -> dict[str, bool]:
         # Every check runs, so that the answer names each component that is down.
-        return tuple(name for name, reachable in self._checks.items() if not reachable())
+        return {name: reachable() for name, reachable in self._checks.items()}
