@@ -21,6 +21,7 @@ from handlers._http import problems
 from handlers._http.json_bodies import StrictJsonBodies
 from handlers._http.limits import BodySizeLimit
 from handlers._http.media_types import MediaTypeGate
+from handlers._http.metrics import Exposition
 from handlers._http.middleware import RequestContextMiddleware
 from handlers._http.spec_index import SpecIndex
 from handlers.security import SECURITY_MAP
@@ -73,6 +74,7 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=runtime.services,
         cookie_secure=settings.cookie_secure,
+        exposition=Exposition(settings.metrics_dir) if settings.metrics_enabled else None,
     )
     # Added after the context middleware, so inside it: a 413 still has its request id and log line.
     app.add_middleware(
@@ -93,8 +95,9 @@ def create_app(
 
 def app_from_environment() -> AsyncApp:
     """Factory for uvicorn worker processes, which receive their settings as variables."""
-    configure_logging()
-    return create_app(load_settings_from_environment())
+    settings = load_settings_from_environment()
+    configure_logging(settings.log_format)
+    return create_app(settings)
 
 
 async def _retry_alerts(runtime: Runtime) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 
 import uvicorn
 
 from twofactor.config import (
     ConfigError,
+    Settings,
     export_to_environment,
     load_settings_from_environment,
 )
@@ -28,22 +33,24 @@ def main(argv: list[str] | None = None) -> int:
         "retry", help="send every queued alert now, whatever its backoff (one pass)"
     )
     arguments = parser.parse_args(argv)
-    configure_logging()
     try:
+        settings = load_settings_from_environment()
+        configure_logging(settings.log_format)
         if arguments.command == "alerts":
-            return _retry_alerts()
-        return _serve(arguments.host, arguments.port, arguments.workers)
+            return _retry_alerts(settings)
+        return _serve(settings, arguments.host, arguments.port, arguments.workers)
     except ConfigError as error:
         print(f"twofactor-api: configuration error: {error}", file=sys.stderr)
         return 2
 
 
-def _serve(host: str | None, port: int | None, workers: int) -> int:
+def _serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:
     # Imported here so that ``--help`` stays fast and configuration errors come first.
     from twofactor import local_mode
     from twofactor.app import create_app
 
-    settings, database = local_mode.prepare(load_settings_from_environment())
+    settings, database = local_mode.prepare(settings)
+    metrics_dir: Path | None = None
     try:
         options = {
             "host": host or settings.host,
@@ -54,7 +61,9 @@ def _serve(host: str | None, port: int | None, workers: int) -> int:
         if workers <= 1:
             uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         else:
-            export_to_environment(settings)
+            # Each worker counts into files of one fresh directory, which /metrics adds up.
+            metrics_dir = Path(tempfile.mkdtemp(prefix="twofactor-metrics-"))
+            export_to_environment(replace(settings, metrics_dir=metrics_dir))
             uvicorn.run(
                 "twofactor.app:app_from_environment",
                 factory=True,
@@ -62,17 +71,19 @@ def _serve(host: str | None, port: int | None, workers: int) -> int:
                 **options,  # type: ignore[arg-type]
             )
     finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         if database is not None:
             database.stop()
     return 0
 
 
-def _retry_alerts() -> int:
+def _retry_alerts(settings: Settings) -> int:
     from twofactor import local_mode
     from twofactor.clock import SystemClock
     from twofactor.wiring import build_runtime
 
-    settings, database = local_mode.prepare(load_settings_from_environment())
+    settings, database = local_mode.prepare(settings)
     runtime = build_runtime(settings, SystemClock())
     try:
         report = runtime.services.alerts.deliver_due(ignore_backoff=True)

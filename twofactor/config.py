@@ -26,6 +26,7 @@ from babel import Locale, UnknownLocaleError
 from twofactor.security.keys import NamedKey, decode_base64, encode_base64
 
 SmtpTls = Literal["none", "starttls", "tls"]
+LogFormat = Literal["json", "text"]
 
 T = TypeVar("T")
 
@@ -83,6 +84,12 @@ class Settings:
     jwt_audience: tuple[str, ...] = ("twofactor-api",)
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
+    #: One JSON object per log line (for log collectors), or plain text for a terminal.
+    log_format: LogFormat = "json"
+    #: Serve ``GET /api/metrics`` (Prometheus text format).
+    metrics_enabled: bool = True
+    #: Where the worker processes of ``serve --workers N`` share their metrics (set by ``serve``).
+    metrics_dir: Path | None = None
 
     @property
     def local_mode(self) -> bool:
@@ -305,6 +312,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("JWT_AUDIENCE", "jwt_audience", ClaimNames()),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
+    Variable("LOG_FORMAT", "log_format", Choice(get_args(LogFormat))),
+    Variable("METRICS_ENABLED", "metrics_enabled", Boolean()),
+    # prometheus-client reads this very name in each worker (its multiprocess mode): ``serve``
+    # sets it to a fresh directory before the workers start.
+    Variable("PROMETHEUS_MULTIPROC_DIR", "metrics_dir", DirectoryPath(), internal=True),
 )
 
 

@@ -16,6 +16,7 @@ from twofactor.domain.authentication import AuthenticationService
 from twofactor.domain.email_codes import EmailCodeService
 from twofactor.domain.enrollment import EnrollmentService
 from twofactor.domain.guard import SecurityChangeGuard
+from twofactor.domain.metrics import NO_METRICS, Metrics
 from twofactor.domain.ports import (
     AccessTokenAllowlist,
     AlertOutbox,
@@ -24,6 +25,7 @@ from twofactor.domain.ports import (
     SecurityMail,
     SessionRepository,
 )
+from twofactor.domain.readiness import ReadinessChecks
 from twofactor.domain.second_factors import SecondFactorService
 from twofactor.domain.security_change import ChangeRecorder
 from twofactor.domain.services import Readiness, Services
@@ -37,7 +39,9 @@ from twofactor.factors.totp import TotpSetupFlow
 from twofactor.mail.catalogs import available_locales
 from twofactor.mail.mailer import FileMailer, Mailer, SmtpMailer
 from twofactor.mail.postman import Postman
+from twofactor.mail.probe import SmtpProbe
 from twofactor.mail.rendering import AlertRenderer, MailIdentity
+from twofactor.metrics import PrometheusMetrics
 from twofactor.security.crypto import EmailHasher, FieldCipher
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import TokenService
@@ -77,6 +81,7 @@ class Adapters:
     outbox: AlertOutbox
     mail: SecurityMail | None
     readiness: Readiness
+    metrics: Metrics = NO_METRICS
 
 
 def build_runtime(
@@ -94,7 +99,8 @@ def build_runtime(
         attempts=AttemptStore(collections.attempts),
         outbox=OutboxStore(collections.principals),
         mail=mail_for(settings),
-        readiness=stores,
+        readiness=readiness_for(settings, stores),
+        metrics=PrometheusMetrics(),
     )
     services = compose_services(settings, adapters, clock, passwords or PasswordHasher())
     return Runtime(settings=settings, stores=stores, services=services)
@@ -115,7 +121,7 @@ def compose_services(
         step_up_ttl=settings.step_up_token_ttl,
     )
     email_hash = EmailHasher(settings.hash_key)
-    throttle = Throttle(adapters.attempts, clock)
+    throttle = Throttle(adapters.attempts, clock, metrics=adapters.metrics)
     sessions = SessionService(adapters.sessions, adapters.allowlist, principals, tokens, clock)
     accounts = AccountService(principals, sessions, passwords, email_hash, clock)
     guard = SecurityChangeGuard(principals, passwords)
@@ -133,7 +139,9 @@ def compose_services(
         sessions, AlertComposer(policy, settings.default_locale, locales), clock
     )
     labels = {method: factors[method].label for method in factors}
-    alerts = AlertDelivery(adapters.outbox, principals, adapters.mail, policy, labels, clock)
+    alerts = AlertDelivery(
+        adapters.outbox, principals, adapters.mail, policy, labels, clock, adapters.metrics
+    )
     return Services(
         readiness=adapters.readiness,
         tokens=tokens,
@@ -147,7 +155,12 @@ def compose_services(
             email_hash,
             tokens,
             throttle,
-            Throttle(adapters.attempts, clock, max_failures=MAX_FAILURES_PER_ADDRESS),
+            Throttle(
+                adapters.attempts,
+                clock,
+                max_failures=MAX_FAILURES_PER_ADDRESS,
+                metrics=adapters.metrics,
+            ),
         ),
         second_factors=SecondFactorService(principals, guard, recorder, clock, alerts),
         enrollment=EnrollmentService(
@@ -167,6 +180,19 @@ def compose_services(
         ),
         alerts=alerts,
     )
+
+
+def readiness_for(settings: Settings, stores: Stores) -> Readiness:
+    """Checks of the database, the allowlist's own deployment if any, and the SMTP server when
+    email goes through one (local mode's ``.eml`` files need no check)."""
+    checks = {"database": stores.database_reachable}
+    if stores.separate_allowlist:
+        checks["allowlist"] = stores.allowlist_reachable
+    if settings.email_enabled and settings.smtp_host:
+        checks["mail"] = SmtpProbe(
+            settings.smtp_host, settings.smtp_port, settings.smtp_tls
+        ).reachable
+    return ReadinessChecks(checks)
 
 
 def mail_for(settings: Settings) -> SecurityMail | None:

@@ -123,8 +123,8 @@ def health() -> Body:
     return {"status": "ok"}
 
 
-def readiness() -> Body:
-    return {"status": "ready", "checks": {"database": "ok"}}
+def readiness(components: list[str]) -> Body:
+    return {"status": "ready", "checks": dict.fromkeys(components, "ok")}
 
 
 def timestamp(moment: datetime | None) -> str | None:

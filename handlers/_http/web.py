@@ -21,6 +21,8 @@ from twofactor.security.tokens import AccessClaims, RefreshClaims, StepUpClaims,
 SERVICES_KEY = "twofactor.services"
 REQUEST_ID_KEY = "twofactor.request_id"
 COOKIE_SECURE_KEY = "twofactor.cookie_secure"
+#: The metrics exposition of this app, or ``None`` when ``METRICS_ENABLED`` is off.
+METRICS_KEY = "twofactor.metrics"
 
 
 def services() -> Services:

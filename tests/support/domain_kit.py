@@ -43,8 +43,8 @@ SETTINGS = Settings(
 
 
 class AlwaysReady:
-    def is_ready(self) -> bool:
-        return True
+    def check(self) -> dict[str, bool]:
+        return {}
 
 
 @dataclass

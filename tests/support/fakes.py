@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from twofactor.domain.alerts import QueuedAlert, SecurityEvent
 from twofactor.domain.messages import AlertContent, CodeContent
+from twofactor.domain.metrics import AlertEvent
 from twofactor.domain.model import (
     FactorState,
     Kind,
@@ -516,9 +517,24 @@ class FakeMail:
         self.codes.append(content)
 
 
+class RecordingMetrics:
+    """``Metrics`` that keeps every event, in order, as the Prometheus adapter would count it."""
+
+    def __init__(self) -> None:
+        self.throttled_budgets: list[str] = []
+        self.alert_events: list[AlertEvent] = []
+
+    def throttled(self, budget: str) -> None:
+        self.throttled_budgets.append(budget)
+
+    def alert(self, event: AlertEvent) -> None:
+        self.alert_events.append(event)
+
+
 if TYPE_CHECKING:
     # mypy checks that every fake still implements its port.
     from twofactor.domain import ports
+    from twofactor.domain.metrics import Metrics
 
     _principals: ports.PrincipalRepository = FakePrincipals()
     _outbox: ports.AlertOutbox = FakeOutbox(FakePrincipals())
@@ -526,3 +542,4 @@ if TYPE_CHECKING:
     _allowlist: ports.AccessTokenAllowlist = FakeAllowlist()
     _counter: ports.AttemptCounter = FakeAttemptCounter()
     _mail: ports.SecurityMail = FakeMail()
+    _metrics: Metrics = RecordingMetrics()

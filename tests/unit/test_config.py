@@ -185,6 +185,9 @@ def test_every_variable_is_read() -> None:
         "JWT_ISSUER": "https://auth.example/",
         "JWT_AUDIENCE": "accounts.example, accounts-old.example",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
+        "LOG_FORMAT": "Text",
+        "METRICS_ENABLED": "false",
+        "PROMETHEUS_MULTIPROC_DIR": "/run/twofactor-metrics",
     }
     assert set(environ) == set(ALL_VARIABLES)
     settings = load_settings(environ)
@@ -220,6 +223,9 @@ def test_every_variable_is_read() -> None:
     assert settings.jwt_issuer == "https://auth.example/"
     assert settings.jwt_audience == ("accounts.example", "accounts-old.example")
     assert settings.embedded_database is True
+    assert settings.log_format == "text"
+    assert settings.metrics_enabled is False
+    assert settings.metrics_dir == Path("/run/twofactor-metrics")
 
 
 def test_surrounding_whitespace_is_trimmed_from_values() -> None:
@@ -614,6 +620,9 @@ def _non_default_settings() -> Settings:
         jwt_issuer="https://auth.example/",
         jwt_audience=("accounts.example", "accounts-old.example"),
         embedded_database=True,
+        log_format="text",
+        metrics_enabled=False,
+        metrics_dir=Path("/run/twofactor-metrics"),
     )
 
 

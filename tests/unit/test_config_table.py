@@ -37,9 +37,9 @@ def test_the_readme_documents_exactly_the_public_variables() -> None:
     assert sorted(documented) == sorted(public)
 
 
-def test_the_only_internal_variable_is_the_embedded_database_flag() -> None:
+def test_the_internal_variables_are_the_ones_serve_hands_to_its_workers() -> None:
     internal = [variable.name for variable in VARIABLES if variable.internal]
-    assert internal == ["TWOFACTOR_EMBEDDED_DATABASE"]
+    assert internal == ["TWOFACTOR_EMBEDDED_DATABASE", "PROMETHEUS_MULTIPROC_DIR"]
 
 
 def test_every_settings_field_has_exactly_one_variable() -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from twofactor.clock import Clock
 from twofactor.domain.alerts import AlertKind, AlertPolicy
 from twofactor.domain.messages import AlertContent
+from twofactor.domain.metrics import NO_METRICS, AlertEvent, Metrics
 from twofactor.domain.model import TwoFactorMethod
 from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
 from twofactor.domain.ports import (
@@ -39,6 +40,14 @@ STALE_CLAIM = timedelta(minutes=5)
 _FALLBACK_LOCALE = "en"
 
 
+#: The metric event of each attempt's outcome (back to pending: the attempt failed).
+_EVENTS = {
+    DeliveryStatus.SENT: AlertEvent.SENT,
+    DeliveryStatus.DROPPED: AlertEvent.DROPPED,
+    DeliveryStatus.PENDING: AlertEvent.FAILED,
+}
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -55,7 +64,9 @@ class AlertDelivery:
         policy: AlertPolicy,
         method_labels: Mapping[TwoFactorMethod, str],
         clock: Clock,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._outbox = outbox
         self._principals = principals
         self._mail = mail
@@ -77,6 +88,7 @@ class AlertDelivery:
         If that fails the alert stays queued for the worker and the caller learns it through
         ``PostCommitSideEffectFailure`` (the change itself is not undone).
         """
+        self._metrics.alert(AlertEvent.QUEUED)
         try:
             status = self.deliver(principal_id, alert_id)
         except ServiceError:
@@ -152,6 +164,7 @@ class AlertDelivery:
 
     def _finish(self, claimed: ClaimedAlert, outcome: DeliveryOutcome) -> DeliveryStatus:
         self._outbox.finish(claimed, outcome, self._clock.now())
+        self._metrics.alert(_EVENTS[outcome.status])
         return outcome.status
 
     @staticmethod

@@ -6,6 +6,7 @@ see domain types, never the store or the mailer behind them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,8 +22,9 @@ from twofactor.security.tokens import TokenService
 
 
 class Readiness(Protocol):
-    def is_ready(self) -> bool:
-        """True when every store the service needs answers."""
+    def check(self) -> Mapping[str, bool]:
+        """Whether each component the service needs (``database``, ``allowlist``, ``mail``)
+        answers now; the service is ready when all do."""
         ...
 
 

@@ -11,6 +11,7 @@ import math
 from datetime import timedelta
 
 from twofactor.clock import Clock
+from twofactor.domain.metrics import NO_METRICS, Metrics, budget_of
 from twofactor.domain.ports import AttemptCounter
 from twofactor.errors import TooManyAttempts
 
@@ -23,11 +24,16 @@ WINDOW = timedelta(minutes=15)
 
 class Throttle:
     def __init__(
-        self, counter: AttemptCounter, clock: Clock, max_failures: int = MAX_FAILURES
+        self,
+        counter: AttemptCounter,
+        clock: Clock,
+        max_failures: int = MAX_FAILURES,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._counter = counter
         self._clock = clock
         self._max_failures = max_failures
+        self._metrics = metrics
 
     def reserve(self, *keys: str) -> None:
         """Count one attempt on every key; ``TooManyAttempts`` once a key is over its limit."""
@@ -35,6 +41,7 @@ class Throttle:
         for key in keys:
             count, ends = self._counter.record_attempt(key, now, WINDOW)
             if count > self._max_failures:
+                self._metrics.throttled(budget_of(key))
                 raise TooManyAttempts(retry_after=math.ceil((ends - now).total_seconds()))
 
     def forget(self, *keys: str) -> None:

@@ -71,12 +71,15 @@ class Stores:
         if self._allowlist_client is not self._client:
             self._allowlist_client.admin.command("ping")
 
-    def is_ready(self) -> bool:
-        try:
-            self.ping()
-        except PyMongoError:
-            return False
-        return True
+    def database_reachable(self) -> bool:
+        return _answers(self._client)
+
+    @property
+    def separate_allowlist(self) -> bool:
+        return self._allowlist_client is not self._client
+
+    def allowlist_reachable(self) -> bool:
+        return _answers(self._allowlist_client)
 
     def ensure_indexes(self) -> None:
         collections = self.collections
@@ -101,6 +104,14 @@ class Stores:
         self._client.close()
         if self._allowlist_client is not self._client:
             self._allowlist_client.close()
+
+
+def _answers(client: MongoClient[Document]) -> bool:
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        return False
+    return True
 
 
 def wait_until_reachable(uri: str, timeout: float, alive: Callable[[], bool]) -> bool:

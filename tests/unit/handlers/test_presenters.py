@@ -192,7 +192,10 @@ def test_a_sent_code_tells_the_cooldown() -> None:
 
 def test_health_and_readiness() -> None:
     assert presenters.health() == {"status": "ok"}
-    assert presenters.readiness() == {"status": "ready", "checks": {"database": "ok"}}
+    assert presenters.readiness(["database", "mail"]) == {
+        "status": "ready",
+        "checks": {"database": "ok", "mail": "ok"},
+    }
 
 
 def _snake(name: str) -> str:

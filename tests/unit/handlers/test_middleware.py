@@ -1,0 +1,138 @@
+"""The request-context middleware over small ASGI apps: the request id on every answer, and an
+access-log record with the problem code however the answer was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from handlers._http.metrics import Exposition
+from handlers._http.middleware import RequestContextMiddleware
+
+PROBLEM = [(b"content-type", b"application/problem+json")]
+
+
+def answering(status: int, headers: list[tuple[bytes, bytes]], *bodies: tuple[bytes, bool]):
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        for body, more in bodies:
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+
+    return app
+
+
+def run(app: Any, *, exposition: Exposition | None = None, path: str = "/api/x") -> list[dict]:
+    middleware = RequestContextMiddleware(
+        app, services=None, cookie_secure=False, exposition=exposition
+    )
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "client": ("192.0.2.1", 5000)}
+    asyncio.run(middleware(scope, receive, send))
+    return sent
+
+
+def access_fields(caplog: pytest.LogCaptureFixture) -> dict[str, Any]:
+    [record] = [r for r in caplog.records if r.name == "twofactor.access"]
+    fields: dict[str, Any] = record.fields  # type: ignore[attr-defined]
+    return fields
+
+
+@pytest.fixture(autouse=True)
+def _capture(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="twofactor.access")
+
+
+def test_the_code_of_a_problem_body_is_logged_with_the_request_id_it_was_sent_with(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = json.dumps({"status": 429, "code": "TOO_MANY_ATTEMPTS"}).encode()
+
+    sent = run(answering(429, PROBLEM, (body, False)))
+
+    fields = access_fields(caplog)
+    assert (fields["status"], fields["code"]) == (429, "TOO_MANY_ATTEMPTS")
+    assert (b"x-request-id", fields["requestId"].encode()) in sent[0]["headers"]
+    assert fields["client"] == "192.0.2.1"
+    assert fields["operation"] == "unmatched"
+
+
+def test_the_code_of_a_304_comes_from_its_header(caplog: pytest.LogCaptureFixture) -> None:
+    run(answering(304, [(b"X-Error-Code", b"TWO_FACTOR_METHOD_ALREADY_DISABLED")]))
+
+    assert access_fields(caplog)["code"] == "TWO_FACTOR_METHOD_ALREADY_DISABLED"
+
+
+@pytest.mark.parametrize(
+    "bodies",
+    [
+        [(b'{"code": "SPLIT', True), (b'"}', False)],  # a streamed body is not parsed
+        [(b"not json", False)],
+        [(b'["a list"]', False)],
+        [(b'{"code": 7}', False)],
+        [(b'{"code": "X", "pad": "' + b"a" * 5000 + b'"}', False)],  # too large to parse
+    ],
+)
+def test_a_problem_body_without_a_readable_code_logs_none(
+    caplog: pytest.LogCaptureFixture, bodies: list[tuple[bytes, bool]]
+) -> None:
+    run(answering(400, PROBLEM, *bodies))
+
+    assert access_fields(caplog)["code"] is None
+
+
+def test_a_success_body_is_not_parsed(caplog: pytest.LogCaptureFixture) -> None:
+    run(answering(200, [(b"content-type", b"application/json")], (b'{"code": "X"}', False)))
+
+    assert access_fields(caplog)["code"] is None
+
+
+def test_an_app_that_never_answers_is_logged_as_500(caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("the server turns this into a 500")
+
+    with pytest.raises(RuntimeError):
+        run(broken)
+
+    assert access_fields(caplog)["status"] == 500
+
+
+def test_a_long_path_is_cut_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    run(answering(404, []), path="/api/" + "a" * 5000)
+
+    assert len(access_fields(caplog)["path"]) == 200
+
+
+def test_requests_are_counted_only_when_metrics_are_on() -> None:
+    def count() -> float:
+        labels = {"operation": "unmatched", "status": "418", "code": ""}
+        return REGISTRY.get_sample_value("twofactor_http_requests_total", labels) or 0.0
+
+    before = count()
+    run(answering(418, []), exposition=None)
+    assert count() == before
+    run(answering(418, []), exposition=Exposition(None))
+    assert count() == before + 1
+
+
+def test_other_scopes_pass_through_untouched() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    middleware = RequestContextMiddleware(app, services=None, cookie_secure=False, exposition=None)
+    asyncio.run(middleware({"type": "lifespan"}, None, None))
+
+    assert seen == ["lifespan"]
