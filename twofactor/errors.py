@@ -15,6 +15,7 @@ tokens.
     │   ├── CannotDisableOnlyTwoFactorMethod (400)
     │   ├── NoPasswordProvider (400)
     │   ├── InvalidTwoFactorCode (400), InvalidTotpSetupToken (400)
+    │   ├── InvalidEmailAddress (400), InvalidName (400)
     │   ├── Unauthorized (401)
     │   │   ├── AuthenticationRequired, InvalidCredentials
     │   │   ├── AccessTokenInvalid, AccessTokenExpired
@@ -22,7 +23,7 @@ tokens.
     │   │   ├── TwoFactorTokenMissing, TwoFactorTokenInvalid, TwoFactorTokenExpired
     │   │   └── RefreshTokenInvalid, RefreshTokenExpired
     │   ├── UserNotFound (404)
-    │   ├── EmailAlreadyRegistered (409)
+    │   ├── EmailAlreadyRegistered (409), EmailAddressUnusable (409)
     │   └── TooManyAttempts (429, with ``Retry-After``)
     └── ServerError (5xx)
         ├── InternalError (500)
@@ -193,6 +194,31 @@ class EmailAlreadyRegistered(ClientError):
     status = 409
     code = "EMAIL_ALREADY_REGISTERED"
     default_detail = "An account with this email address already exists."
+
+
+class InvalidEmailAddress(ClientError):
+    """The address of a request is refused by the address policy (``security.addresses``)."""
+
+    code = "INVALID_EMAIL_ADDRESS"
+    default_detail = "This is not a valid email address."
+
+
+class InvalidName(ClientError):
+    """A display name is refused by the name policy (``security.names``)."""
+
+    code = "INVALID_NAME"
+    default_detail = "The name is not valid."
+
+
+class EmailAddressUnusable(ClientError):
+    """The account's stored address (from before addresses were validated) cannot be mailed."""
+
+    status = 409
+    code = "EMAIL_ADDRESS_UNUSABLE"
+    default_detail = (
+        "The email address of this account cannot receive mail, so no code was sent. "
+        "Use another second factor or contact support."
+    )
 
 
 class TooManyAttempts(ClientError):

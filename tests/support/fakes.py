@@ -27,7 +27,7 @@ from twofactor.domain.model import (
     TwoFactorMethod,
 )
 from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
-from twofactor.domain.ports import MailDeliveryError
+from twofactor.domain.ports import MailDeliveryError, UndeliverableAddress
 from twofactor.errors import AllowlistReadingFailure, DatabaseFailure, EmailAlreadyRegistered
 
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -505,16 +505,22 @@ class FakeMail:
         self.alerts: list[AlertContent] = []
         self.codes: list[CodeContent] = []
         self.refusing = False
+        #: Refuse every recipient as the real postman refuses an address the policy refuses.
+        self.undeliverable = False
 
     def send_alert(self, content: AlertContent) -> None:
-        if self.refusing:
-            raise MailDeliveryError("SMTPRecipientsRefused 451")
+        self._check()
         self.alerts.append(content)
 
     def send_code(self, content: CodeContent) -> None:
+        self._check()
+        self.codes.append(content)
+
+    def _check(self) -> None:
+        if self.undeliverable:
+            raise UndeliverableAddress("the recipient's address is not usable: syntax")
         if self.refusing:
             raise MailDeliveryError("SMTPRecipientsRefused 451")
-        self.codes.append(content)
 
 
 class RecordingMetrics:

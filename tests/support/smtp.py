@@ -18,6 +18,8 @@ class SmtpSink:
         self.port = free_port()
         self.refusing = False
         self._messages: list[EmailMessage] = []
+        #: Every envelope recipient (RCPT TO) of every accepted message, in order.
+        self._recipients: list[str] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -28,6 +30,7 @@ class SmtpSink:
         assert isinstance(message, EmailMessage)
         with self._lock:
             self._messages.append(message)
+            self._recipients.extend(envelope.rcpt_tos)
         return "250 Message accepted"
 
     def start(self) -> SmtpSink:
@@ -40,7 +43,12 @@ class SmtpSink:
             self._controller.stop()
             self._controller = None
 
-    def count(self) -> int:
+    def envelope_recipients(self) -> list[str]:
+        """Where the server was told to deliver, whatever the headers say."""
+        with self._lock:
+            return list(self._recipients)
+
+    def message_count(self) -> int:
         """How many messages arrived so far, to anyone."""
         with self._lock:
             return len(self._messages)

@@ -46,6 +46,9 @@ OTHER_CODES = [
     ("INVALID_TOTP_SETUP_TOKEN", 400),
     ("TOO_MANY_ATTEMPTS", 429),
     ("EMAIL_DISABLED", 503),
+    ("INVALID_EMAIL_ADDRESS", 400),
+    ("INVALID_NAME", 400),
+    ("EMAIL_ADDRESS_UNUSABLE", 409),
 ]
 
 #: Reason phrases written out, so the test does not reuse the implementation's own lookup.

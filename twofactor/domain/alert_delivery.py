@@ -1,9 +1,9 @@
 """Sending queued security alerts: right after the change, and again later by a worker.
 
 Each attempt claims the alert atomically, renders it in the locale stored with it, hands it
-to the mail port, and records the outcome: sent (never sent again), dropped (its kind was
-switched off, the entry is malformed or the recipient is gone) or back to pending with an
-exponential backoff and the last error kept.
+to the mail port, and records the outcome: sent (never sent again), dropped with its reason (its
+kind was switched off, the entry is malformed, the recipient is gone or its address cannot be
+mailed) or back to pending with an exponential backoff and the last error kept.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from twofactor.domain.ports import (
     MailDeliveryError,
     PrincipalRepository,
     SecurityMail,
+    UndeliverableAddress,
 )
 from twofactor.errors import PostCommitSideEffectFailure, ServiceError
+from twofactor.security.addresses import usable_email_address
 
 logger = logging.getLogger("twofactor.alerts")
 
@@ -38,6 +40,11 @@ _DOUBLINGS_TO_LONGEST = math.ceil(math.log2(LONGEST_RETRY / FIRST_RETRY))
 STALE_CLAIM = timedelta(minutes=5)
 #: Alerts are written in the locale stored with them; an entry without one falls back to this.
 _FALLBACK_LOCALE = "en"
+_UNUSABLE_ADDRESS_REASON = "the recipient's email address is not usable"
+_UNREACHABLE_DETAIL = (
+    "Your change was saved, but the security alert email cannot be sent: the email address "
+    "of this account cannot receive mail."
+)
 
 
 #: The metric event of each attempt's outcome (back to pending: the attempt failed).
@@ -76,25 +83,35 @@ class AlertDelivery:
 
     def deliver(self, principal_id: str, alert_id: str) -> DeliveryStatus | None:
         """Try one alert now; its resulting status, or ``None`` when another worker has it."""
-        now = self._clock.now()
-        claimed = self._outbox.claim(
-            principal_id, alert_id, secrets.token_hex(8), now, self._window(now, now)
-        )
-        return None if claimed is None else self._attempt(claimed)
+        outcome = self._deliver(principal_id, alert_id)
+        return None if outcome is None else outcome.status
 
     def send_after_commit(self, principal_id: str, alert_id: str) -> None:
         """The change is committed and its alert queued: try to send it once, right away.
 
         If that fails the alert stays queued for the worker and the caller learns it through
-        ``PostCommitSideEffectFailure`` (the change itself is not undone).
+        ``PostCommitSideEffectFailure`` (the change itself is not undone). If the recipient's
+        address cannot be mailed at all (stored before addresses were validated), the alert is
+        dropped with that reason and the caller learns it the same way.
         """
         self._metrics.alert(AlertEvent.QUEUED)
         try:
-            status = self.deliver(principal_id, alert_id)
+            outcome = self._deliver(principal_id, alert_id)
         except ServiceError:
-            status = DeliveryStatus.PENDING
-        if status is DeliveryStatus.PENDING:
+            raise PostCommitSideEffectFailure() from None
+        if outcome is None:
+            return
+        if outcome.status is DeliveryStatus.PENDING:
             raise PostCommitSideEffectFailure()
+        if outcome.unreachable:
+            raise PostCommitSideEffectFailure(_UNREACHABLE_DETAIL)
+
+    def _deliver(self, principal_id: str, alert_id: str) -> DeliveryOutcome | None:
+        now = self._clock.now()
+        claimed = self._outbox.claim(
+            principal_id, alert_id, secrets.token_hex(8), now, self._window(now, now)
+        )
+        return None if claimed is None else self._attempt(claimed)
 
     def deliver_due(self, *, ignore_backoff: bool = False, limit: int = 100) -> DeliveryReport:
         """One pass over the due alerts (``ignore_backoff``: every pending one, for operators)."""
@@ -107,7 +124,7 @@ class AlertDelivery:
             claimed = self._outbox.claim(principal_id, alert_id, secrets.token_hex(8), now, window)
             if claimed is None:
                 continue
-            status = self._attempt(claimed)
+            status = self._attempt(claimed).status
             if status is DeliveryStatus.SENT:
                 report.sent += 1
             elif status is DeliveryStatus.DROPPED:
@@ -116,7 +133,7 @@ class AlertDelivery:
                 report.failed += 1
         return report
 
-    def _attempt(self, claimed: ClaimedAlert) -> DeliveryStatus:
+    def _attempt(self, claimed: ClaimedAlert) -> DeliveryOutcome:
         now = self._clock.now()
         try:
             kind = AlertKind(claimed.kind or "")
@@ -133,6 +150,10 @@ class AlertDelivery:
             return self._retry(claimed, now, error.code)
         if principal is None or principal.email is None:
             return self._finish(claimed, DeliveryOutcome.dropped("the recipient no longer exists"))
+        if usable_email_address(principal.email) is None:
+            return self._finish(
+                claimed, DeliveryOutcome.unreachable_recipient(_UNUSABLE_ADDRESS_REASON)
+            )
         origin = claimed.origin
         content = AlertContent(
             kind=kind,
@@ -148,11 +169,13 @@ class AlertDelivery:
         )
         try:
             self._mail.send_alert(content)
+        except UndeliverableAddress as error:
+            return self._finish(claimed, DeliveryOutcome.unreachable_recipient(str(error)))
         except MailDeliveryError as error:
             return self._retry(claimed, now, str(error))
         return self._finish(claimed, DeliveryOutcome.sent())
 
-    def _retry(self, claimed: ClaimedAlert, now: datetime, error: str) -> DeliveryStatus:
+    def _retry(self, claimed: ClaimedAlert, now: datetime, error: str) -> DeliveryOutcome:
         attempts = max(claimed.attempts, 1)
         # Capped before doubling: after a long outage 2**attempts would overflow a timedelta.
         doublings = min(attempts - 1, _DOUBLINGS_TO_LONGEST)
@@ -162,10 +185,10 @@ class AlertDelivery:
         )
         return self._finish(claimed, DeliveryOutcome.retry(now + delay, error))
 
-    def _finish(self, claimed: ClaimedAlert, outcome: DeliveryOutcome) -> DeliveryStatus:
+    def _finish(self, claimed: ClaimedAlert, outcome: DeliveryOutcome) -> DeliveryOutcome:
         self._outbox.finish(claimed, outcome, self._clock.now())
         self._metrics.alert(_EVENTS[outcome.status])
-        return outcome.status
+        return outcome
 
     @staticmethod
     def _window(now: datetime, due_by: datetime) -> DueWindow:

@@ -24,6 +24,7 @@ from twofactor.errors import (
     StepUpTokenInvalid,
     TooManyAttempts,
 )
+from twofactor.security.addresses import usable_email_address
 from twofactor.security.crypto import EmailHasher
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, IssuedToken, TokenService
@@ -72,8 +73,15 @@ class AuthenticationService:
     def sign_in(
         self, email: str, password: str, client: ClientInfo, request: RequestInfo
     ) -> SignInResult:
+        address = usable_email_address(email)
+        if address is None:
+            # No account can have this address, whatever the password: the same answer as a
+            # wrong one, decided from the text alone (no lookup, no password hash, no budget
+            # spent), so it tells nothing about any account.
+            raise InvalidCredentials()
+        email_hash = self._email_hash(address)
         # Per account (guessing one password) and per address (trying many accounts).
-        account_key = f"login-account:{self._email_hash(email)}"
+        account_key = f"login-account:{email_hash}"
         address_key = f"login-address:{request.ip}"
         self._throttle.reserve(account_key)
         try:
@@ -82,7 +90,7 @@ class AuthenticationService:
             # Refused for the address, no password checked: not a wrong guess at this account.
             self._throttle.release(account_key)
             raise
-        principal = self._principals.find_by_email_hash(self._email_hash(email))
+        principal = self._principals.find_by_email_hash(email_hash)
         valid = False
         if principal is None or principal.password_hash is None:
             self._passwords.verify_decoy(password)

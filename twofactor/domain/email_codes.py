@@ -10,9 +10,21 @@ from datetime import timedelta
 from twofactor.clock import Clock
 from twofactor.domain.locales import resolve_locale
 from twofactor.domain.messages import CodeContent
-from twofactor.domain.ports import MailDeliveryError, PrincipalRepository, SecurityMail
-from twofactor.errors import EmailDisabled, ServiceUnavailable, TooManyAttempts, UserNotFound
+from twofactor.domain.ports import (
+    MailDeliveryError,
+    PrincipalRepository,
+    SecurityMail,
+    UndeliverableAddress,
+)
+from twofactor.errors import (
+    EmailAddressUnusable,
+    EmailDisabled,
+    ServiceUnavailable,
+    TooManyAttempts,
+    UserNotFound,
+)
 from twofactor.security import otp
+from twofactor.security.addresses import usable_email_address
 from twofactor.security.otp import email_code_hash
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -43,6 +55,10 @@ class EmailCodeService:
         principal = self._principals.get(principal_id)
         if principal is None or principal.email is None:
             raise UserNotFound()
+        if usable_email_address(principal.email) is None:
+            # An address stored before addresses were validated: refused before a code or a
+            # cooldown is stored, so nothing changes.
+            raise EmailAddressUnusable()
         code = otp.new_email_code()
         now = self._clock.now()
         code_hash = email_code_hash(self._hash_key, principal.id, code)
@@ -75,6 +91,9 @@ class EmailCodeService:
         )
         try:
             self._mail.send_code(content)
+        except UndeliverableAddress:
+            self._principals.withdraw_email_code(principal.id, code_hash)
+            raise EmailAddressUnusable() from None
         except MailDeliveryError:
             # Nothing reached the user: the code is withdrawn, so neither it nor its cooldown
             # stands in the way of asking again.

@@ -56,6 +56,8 @@ class DeliveryOutcome:
     last_error: str | None = None
     #: ``DROPPED``: why the alert will never be sent.
     reason: str | None = None
+    #: ``DROPPED`` although the alert was wanted: its recipient cannot be mailed (not stored).
+    unreachable: bool = False
 
     @classmethod
     def sent(cls) -> DeliveryOutcome:
@@ -64,6 +66,10 @@ class DeliveryOutcome:
     @classmethod
     def dropped(cls, reason: str) -> DeliveryOutcome:
         return cls(DeliveryStatus.DROPPED, reason=reason)
+
+    @classmethod
+    def unreachable_recipient(cls, reason: str) -> DeliveryOutcome:
+        return cls(DeliveryStatus.DROPPED, reason=reason, unreachable=True)
 
     @classmethod
     def retry(cls, next_attempt_at: datetime, error: str) -> DeliveryOutcome:

@@ -163,6 +163,11 @@ class MailDeliveryError(Exception):
     """The message was not accepted; the text is safe to store (no credentials)."""
 
 
+class UndeliverableAddress(MailDeliveryError):
+    """The recipient's address is refused by the address policy: no attempt, now or later, can
+    reach it (an address stored before addresses were validated). Nothing was sent."""
+
+
 class SecurityMail(Protocol):
     """Renders and delivers the service's two kinds of email, or raises ``MailDeliveryError``."""
 

@@ -6,11 +6,13 @@ import logging
 import smtplib
 import ssl
 import uuid
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 from twofactor.domain.ports import MailDeliveryError
+from twofactor.security.addresses import EmailAddress
 
 logger = logging.getLogger("twofactor.mail")
 
@@ -18,8 +20,9 @@ _TIMEOUT_SECONDS = 10
 
 
 class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None:
-        """Hand ``message`` over for delivery or raise ``MailDeliveryError``."""
+    def send(self, message: EmailMessage, recipient: EmailAddress) -> None:
+        """Hand ``message`` over for delivery to ``recipient`` (its only envelope recipient) or
+        raise ``MailDeliveryError``."""
         ...
 
 
@@ -38,12 +41,13 @@ class SmtpMailer:
         self._username = username
         self._password = password
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, recipient: EmailAddress) -> None:
         try:
             with self._connect() as smtp:
                 if self._username and self._password:
                     smtp.login(self._username, self._password)
-                smtp.send_message(message)
+                # The envelope is given, never derived from the headers: only ``recipient``.
+                smtp.send_message(message, to_addrs=[recipient.envelope])
         except (smtplib.SMTPException, OSError) as error:
             # The class and reply code only: a server's reply may echo addresses or credentials.
             code = getattr(error, "smtp_code", None)
@@ -73,11 +77,13 @@ class FileMailer:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, recipient: EmailAddress) -> None:
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
             path = self._directory / f"{uuid.uuid4().hex}.eml"
-            path.write_bytes(bytes(message))
+            # UTF-8 headers, as an SMTPUTF8 server would get them (an internationalized
+            # recipient cannot be written as an encoded word).
+            path.write_bytes(message.as_bytes(policy=policy.SMTPUTF8))
         except OSError as error:
             raise MailDeliveryError(type(error).__name__) from error
         logger.info("email written to %s", path)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_datetime
-from email.utils import make_msgid
+from email.utils import getaddresses, make_msgid
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from twofactor.domain.alerts import AlertKind
 from twofactor.domain.messages import AlertContent, CodeContent
 from twofactor.mail.catalogs import translations_for
+from twofactor.security.addresses import EmailAddress
 
 Gettext = Callable[[str], str]
 
@@ -32,12 +33,20 @@ class MailIdentity:
     security_settings_url: str
     support_contact: str
 
+    def __post_init__(self) -> None:
+        # The sender is configuration, not client input, but it becomes a header all the same:
+        # one address (a display name is fine), no line break that could start another header.
+        addresses = getaddresses([self.sender])
+        one = len(addresses) == 1 and "@" in addresses[0][1]
+        if not one or "\r" in self.sender or "\n" in self.sender:
+            raise ValueError("MAIL_FROM must be one email address, optionally with a name")
+
 
 class AlertRenderer:
     def __init__(self, identity: MailIdentity) -> None:
         self._identity = identity
 
-    def render(self, content: AlertContent) -> EmailMessage:
+    def render(self, content: AlertContent, recipient: EmailAddress) -> EmailMessage:
         environment = _environment(content.locale)
         gettext = translations_for(content.locale).gettext
         # The factor's label is an English message id: translated here, like every other string.
@@ -60,7 +69,7 @@ class AlertRenderer:
         }
         message = self._message(
             values["headline"],
-            content.recipient_email,
+            recipient,
             content.locale,
             environment.get_template("security_alert.txt").render(values),
             environment.get_template("security_alert.html").render(values),
@@ -68,7 +77,7 @@ class AlertRenderer:
         message.replace_header("Date", rfc2822_datetime(content.occurred_at))
         return message
 
-    def render_code(self, content: CodeContent) -> EmailMessage:
+    def render_code(self, content: CodeContent, recipient: EmailAddress) -> EmailMessage:
         """The email carrying a one-time code (second factor or address confirmation)."""
         environment = _environment(content.locale)
         subject = translations_for(content.locale).gettext("Your verification code")
@@ -81,17 +90,21 @@ class AlertRenderer:
         }
         return self._message(
             subject,
-            content.recipient_email,
+            recipient,
             content.locale,
             environment.get_template("email_code.txt").render(values),
             environment.get_template("email_code.html").render(values),
         )
 
-    def _message(self, subject: str, to: str, locale: str, text: str, html: str) -> EmailMessage:
+    def _message(
+        self, subject: str, to: EmailAddress, locale: str, text: str, html: str
+    ) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self._identity.sender
-        message["To"] = to
+        # One address that passed the policy, in ASCII form whenever it has one (an encoded
+        # word is not allowed inside an address).
+        message["To"] = to.envelope
         message["Date"] = rfc2822_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
         message.set_content(text)

@@ -13,6 +13,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from twofactor.errors import DatabaseEncryptionFailure
+from twofactor.security.addresses import EmailAddress
 from twofactor.security.keys import NamedKey
 
 _NONCE_BYTES = 12
@@ -86,19 +87,16 @@ def _unb64(text: str) -> bytes:
 
 
 class EmailHasher:
-    """Keyed hash of the normalised address: finds a user by email without storing it in clear."""
+    """Keyed hash of an address's comparison key: finds a user by email without storing it in
+    clear. For a plain ASCII address the key is ``strip().lower()`` of it, as it always was."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def __call__(self, email: str) -> str:
-        return keyed_hash(self._key, "email", normalize_email(email))
+    def __call__(self, address: EmailAddress) -> str:
+        return keyed_hash(self._key, "email", address.key)
 
 
 def keyed_hash(key: bytes, purpose: str, value: str) -> str:
     """HMAC-SHA256 of ``value``, separated by ``purpose`` so one hash never stands for another."""
     return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()

@@ -94,7 +94,7 @@ def test_a_hostile_request_is_refused_exactly_and_changes_nothing(
     served: Api, account: Account, smtp_sink: SmtpSink, case: Case
 ) -> None:
     before = snapshot(served)
-    mails_before = smtp_sink.count()
+    mails_before = smtp_sink.message_count()
 
     response = served.http.request(
         case.method,
@@ -113,5 +113,5 @@ def test_a_hostile_request_is_refused_exactly_and_changes_nothing(
     assert account.access_token not in response.text
     assert account.step_up_token not in response.text
     assert snapshot(served) == before
-    assert smtp_sink.count() == mails_before
+    assert smtp_sink.message_count() == mails_before
     assert served.http.get("/health").status_code == 200

@@ -8,7 +8,14 @@ import pytest
 from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from twofactor.domain.accounts import Registration
 from twofactor.domain.model import Kind, Principal
-from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered, UserNotFound
+from twofactor.errors import (
+    DatabaseFailure,
+    EmailAlreadyRegistered,
+    InvalidEmailAddress,
+    InvalidName,
+    UserNotFound,
+)
+from twofactor.security.addresses import parse_email_address
 from twofactor.security.crypto import EmailHasher
 
 
@@ -27,7 +34,7 @@ def register(
 
 
 def test_register_stores_a_user_with_name_and_email_trimmed(kit: Kit) -> None:
-    user = register(kit, email="  ada@example.com\t", name="  Ada Lovelace ")
+    user = register(kit, email="  ada@example.com ", name="  Ada Lovelace ")
 
     assert user.kind is Kind.USER
     assert user.roles == ("user",)
@@ -51,7 +58,7 @@ def test_register_indexes_the_user_by_a_keyed_hash_of_the_normalised_email(kit: 
     user = register(kit, email=" Ada@Example.COM ")
 
     stored_hash = kit.principals.records[user.id].email_hash
-    assert stored_hash == EmailHasher(kit.settings.hash_key)("ada@example.com")
+    assert stored_hash == EmailHasher(kit.settings.hash_key)(parse_email_address("ada@example.com"))
     assert "ada" not in (stored_hash or "").lower()
 
 
@@ -157,3 +164,71 @@ def test_require_reads_guests_too(kit: Kit) -> None:
     guest, _ = kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
 
     assert kit.services.accounts.require(guest.id).is_guest
+
+
+# Address and name policies --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@example.com, eve@elsewhere.example",
+        "Eve <eve@elsewhere.example>",
+        "ada@example.com\r\nBcc: eve@elsewhere.example",
+        "ada\u200b@example.com",
+        "ada@ex\u0430mple.com",
+        "ada@example.com.",
+    ],
+)
+def test_register_with_a_refused_address_is_invalid_email_address_and_stores_nothing(
+    kit: Kit, email: str
+) -> None:
+    with pytest.raises(InvalidEmailAddress):
+        register(kit, email=email)
+
+    assert kit.principals.records == {}
+
+
+def test_register_stores_the_normalized_address(kit: Kit) -> None:
+    user = register(kit, email="Ada@XN--BCHER-KVA.de")
+
+    assert user.email == "Ada@b\u00fccher.de"
+
+
+@pytest.mark.parametrize(
+    "lookalike", ["ADA@example.com", "\uff41\uff44\uff41@example.com", "ada@\uff45xample.com"]
+)
+def test_register_with_a_lookalike_of_a_registered_address_is_already_registered(
+    kit: Kit, lookalike: str
+) -> None:
+    register(kit)
+
+    with pytest.raises(EmailAlreadyRegistered):
+        register(kit, email=lookalike)
+
+    assert len(kit.principals.records) == 1
+
+
+@pytest.mark.parametrize("name", ["Ada\nLovelace", "\u202eAda", "Ada\u200b", "   "])
+def test_register_with_a_refused_name_is_invalid_name_and_stores_nothing(
+    kit: Kit, name: str
+) -> None:
+    with pytest.raises(InvalidName):
+        register(kit, name=name)
+
+    assert kit.principals.records == {}
+
+
+def test_register_stores_the_name_in_nfc(kit: Kit) -> None:
+    assert register(kit, name="Jose\u0301").name == "Jos\u00e9"
+
+
+@pytest.mark.parametrize("name", ["Visitor\r\n", "\u2066Visitor\u2069", "\u3164"])
+def test_create_guest_with_a_refused_name_is_invalid_name_and_stores_nothing(
+    kit: Kit, name: str
+) -> None:
+    with pytest.raises(InvalidName):
+        kit.services.accounts.create_guest(name, CLIENT, REQUEST)
+
+    assert kit.principals.records == {}
+    assert kit.sessions.records == {}

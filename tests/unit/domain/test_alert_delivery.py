@@ -505,3 +505,73 @@ def test_a_retry_is_due_exactly_at_its_next_attempt_time() -> None:
     kit.clock.advance(wait_before_next_attempt(kit, user_id, alert_id).total_seconds())
 
     assert kit.services.alerts.deliver(user_id, alert_id) is DeliveryStatus.SENT
+
+
+# Recipients whose stored address cannot be mailed ---------------------------------------------
+
+UNUSABLE_ADDRESSES = [
+    "ada@example.com, eve@elsewhere.example",
+    "Eve <eve@elsewhere.example>",
+    "ada@example.com\r\nBcc: eve@elsewhere.example",
+]
+
+
+@pytest.mark.parametrize("stored", UNUSABLE_ADDRESSES)
+def test_an_alert_to_an_unusable_stored_address_is_dropped_and_the_request_told(
+    stored: str,
+) -> None:
+    kit = new_kit()
+    user_id = recipient(kit, email=stored)
+    alert_id = queue(kit, user_id)
+
+    with pytest.raises(PostCommitSideEffectFailure) as failure:
+        kit.services.alerts.send_after_commit(user_id, alert_id)
+
+    assert "cannot be sent" in failure.value.detail
+    assert "retried" not in failure.value.detail
+    entry = kit.outbox.entry(user_id, alert_id)
+    assert (entry.status, entry.reason) == (
+        DeliveryStatus.DROPPED,
+        "the recipient's email address is not usable",
+    )
+    assert kit.mail.alerts == []
+    assert kit.services.alerts.deliver_due(ignore_backoff=True).dropped == 0
+
+
+def test_the_worker_drops_an_alert_to_an_unusable_stored_address() -> None:
+    kit = new_kit()
+    user_id, alert_id = failed_once(kit)
+    kit.principals.update(user_id, email="Eve <eve@elsewhere.example>")
+    kit.clock.advance(FIRST_RETRY.total_seconds())
+
+    report = kit.services.alerts.deliver_due()
+
+    assert (report.sent, report.dropped, report.failed) == (0, 1, 0)
+    assert kit.outbox.entry(user_id, alert_id).status is DeliveryStatus.DROPPED
+    assert kit.mail.alerts == []
+
+
+def test_an_alert_the_mail_adapter_finds_undeliverable_is_dropped_with_its_reason() -> None:
+    kit = new_kit()
+    user_id = recipient(kit)
+    alert_id = queue(kit, user_id)
+    kit.mail.undeliverable = True
+
+    with pytest.raises(PostCommitSideEffectFailure):
+        kit.services.alerts.send_after_commit(user_id, alert_id)
+
+    entry = kit.outbox.entry(user_id, alert_id)
+    assert (entry.status, entry.reason) == (
+        DeliveryStatus.DROPPED,
+        "the recipient's address is not usable: syntax",
+    )
+
+
+def test_an_alert_dropped_because_its_kind_is_off_is_no_failure_of_the_request() -> None:
+    kit = new_kit(security_alert_two_factor_removed=False)
+    user_id = recipient(kit)
+    alert_id = queue(kit, user_id)
+
+    kit.services.alerts.send_after_commit(user_id, alert_id)
+
+    assert kit.outbox.entry(user_id, alert_id).status is DeliveryStatus.DROPPED

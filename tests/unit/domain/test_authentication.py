@@ -553,3 +553,38 @@ def test_status_of_a_principal_that_is_gone_is_user_not_found(kit: Kit) -> None:
 
     with pytest.raises(UserNotFound):
         kit.services.authentication.status(access, None)
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@example.com, ada@example.com",
+        "Ada <ada@example.com>",
+        "ada@example.com\r\nBcc: eve@elsewhere.example",
+        "ada\u200b@example.com",
+        "no-at-sign",
+    ],
+)
+def test_sign_in_with_an_address_no_account_can_have_answers_like_a_wrong_password_at_once(
+    kit: Kit, email: str
+) -> None:
+    kit.register()
+    with pytest.raises(InvalidCredentials) as wrong:
+        sign_in(kit, password=WRONG)
+    budgets = dict(kit.attempts.windows)
+
+    with pytest.raises(InvalidCredentials) as impossible:
+        sign_in(kit, email=email, password="whatever")
+
+    assert impossible.value.detail == wrong.value.detail
+    assert HASHER.decoys == []  # no password hash computed for it
+    assert kit.attempts.windows == budgets  # and no budget spent: the text alone decided
+    assert kit.sessions.records == {}
+
+
+def test_sign_in_with_a_lookalike_of_the_address_finds_the_account(kit: Kit) -> None:
+    user_id = kit.register()
+
+    tokens = signed_in(kit, email="\uff41\uff44\uff41@EXAMPLE.com")
+
+    assert access_of(kit, tokens).sub == user_id

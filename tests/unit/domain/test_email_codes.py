@@ -12,6 +12,7 @@ from tests.support.domain_kit import Kit, build_kit
 from twofactor.domain.email_codes import CODE_LIFETIME, RESEND_COOLDOWN
 from twofactor.domain.model import ClientInfo, RequestInfo
 from twofactor.errors import (
+    EmailAddressUnusable,
     EmailDisabled,
     ServiceUnavailable,
     TooManyAttempts,
@@ -179,3 +180,38 @@ def test_sending_to_a_guest_answers_user_not_found() -> None:
 
     assert kit.principals.records[guest.id].email_code is None
     assert kit.mail.codes == []
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "ada@example.com, eve@elsewhere.example",
+        "Eve <eve@elsewhere.example>",
+        "ada@example.com\r\nBcc: eve@elsewhere.example",
+    ],
+)
+def test_send_to_an_unusable_stored_address_is_refused_before_anything_is_stored(
+    stored: str,
+) -> None:
+    kit = new_kit()
+    now = kit.clock.now()
+    user_id = kit.principals.add_user(created_at=now, last_active=now, email=stored)
+
+    with pytest.raises(EmailAddressUnusable):
+        kit.services.email_codes.send(user_id)
+
+    assert kit.principals.records[user_id].email_code is None
+    assert kit.mail.codes == []
+
+
+def test_send_that_the_mail_adapter_finds_undeliverable_withdraws_the_code() -> None:
+    kit = new_kit()
+    user_id = user(kit)
+    kit.mail.undeliverable = True
+
+    with pytest.raises(EmailAddressUnusable):
+        kit.services.email_codes.send(user_id)
+
+    assert kit.principals.records[user_id].email_code is None
+    kit.mail.undeliverable = False
+    assert kit.services.email_codes.send(user_id) == 60  # no cooldown was left behind

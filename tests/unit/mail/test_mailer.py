@@ -17,6 +17,7 @@ from tests.support.secantus import free_port
 from tests.support.smtp import SmtpSink
 from twofactor.domain.ports import MailDeliveryError
 from twofactor.mail.mailer import FileMailer, SmtpMailer
+from twofactor.security.addresses import EmailAddress, parse_email_address
 
 PASSWORD = "correct-horse-battery-staple-7f3a"
 
@@ -46,6 +47,11 @@ def new_message(subject: str = "Two-factor authentication was removed") -> Email
     return message
 
 
+def addressed(message: EmailMessage) -> tuple[EmailMessage, EmailAddress]:
+    """The message and its one recipient, as the postman hands them to a transport."""
+    return message, parse_email_address(message["To"])
+
+
 def plain_smtp(sink: SmtpSink, **credentials: str) -> SmtpMailer:
     return SmtpMailer("127.0.0.1", sink.port, "none", **credentials)
 
@@ -62,8 +68,8 @@ def read_eml(path: Path) -> EmailMessage:
 def test_the_file_mailer_writes_each_message_as_an_eml_file(tmp_path: Path) -> None:
     mailer = FileMailer(tmp_path)
     first, second = new_message("First"), new_message("Second")
-    mailer.send(first)
-    mailer.send(second)
+    mailer.send(*addressed(first))
+    mailer.send(*addressed(second))
     files = sorted(tmp_path.iterdir())
     assert len(files) == 2
     assert all(path.suffix == ".eml" for path in files)
@@ -75,7 +81,7 @@ def test_the_file_mailer_writes_each_message_as_an_eml_file(tmp_path: Path) -> N
 
 def test_an_eml_file_parses_back_to_the_same_message(tmp_path: Path) -> None:
     sent = new_message()
-    FileMailer(tmp_path).send(sent)
+    FileMailer(tmp_path).send(*addressed(sent))
     (path,) = tmp_path.iterdir()
     read = read_eml(path)
     for header in ("From", "To", "Subject"):
@@ -90,14 +96,14 @@ def test_an_eml_file_parses_back_to_the_same_message(tmp_path: Path) -> None:
 
 def test_the_file_mailer_creates_its_directory(tmp_path: Path) -> None:
     directory = tmp_path / "data" / "mail"
-    FileMailer(directory).send(new_message())
+    FileMailer(directory).send(*addressed(new_message()))
     assert len(list(directory.glob("*.eml"))) == 1
 
 
 def test_the_file_mailer_never_overwrites_a_message(tmp_path: Path) -> None:
     mailer = FileMailer(tmp_path)
     for _ in range(20):
-        mailer.send(new_message())
+        mailer.send(*addressed(new_message()))
     assert len(list(tmp_path.glob("*.eml"))) == 20
 
 
@@ -105,7 +111,7 @@ def test_a_file_mailer_that_cannot_write_raises_a_delivery_error(tmp_path: Path)
     blocker = tmp_path / "mail"
     blocker.write_text("a file where the directory should be")
     with pytest.raises(MailDeliveryError):
-        FileMailer(blocker).send(new_message())
+        FileMailer(blocker).send(*addressed(new_message()))
 
 
 # SMTP --------------------------------------------------------------------------------------
@@ -113,7 +119,7 @@ def test_a_file_mailer_that_cannot_write_raises_a_delivery_error(tmp_path: Path)
 
 def test_smtp_delivers_the_message_to_the_server(sink: SmtpSink) -> None:
     sent = new_message()
-    plain_smtp(sink).send(sent)
+    plain_smtp(sink).send(*addressed(sent))
     (received,) = sink.wait_for(sent["To"])
     assert received["Subject"] == sent["Subject"]
     assert received["From"] == sent["From"]
@@ -127,7 +133,7 @@ def test_a_refused_message_raises_a_delivery_error_with_the_reply_code(
 ) -> None:
     sent = new_message()
     with pytest.raises(MailDeliveryError) as caught:
-        plain_smtp(refusing_sink).send(sent)
+        plain_smtp(refusing_sink).send(*addressed(sent))
     assert "451" in str(caught.value)
     # The server's reply may quote the recipient: only the class and the code are kept.
     assert sent["To"] not in str(caught.value)
@@ -137,7 +143,7 @@ def test_a_refused_message_raises_a_delivery_error_with_the_reply_code(
 def test_a_server_that_is_not_there_raises_a_delivery_error() -> None:
     mailer = SmtpMailer("127.0.0.1", free_port(), "none")
     with pytest.raises(MailDeliveryError, match="ConnectionRefusedError"):
-        mailer.send(new_message())
+        mailer.send(*addressed(new_message()))
 
 
 def test_a_failed_login_raises_a_delivery_error_without_the_password(sink: SmtpSink) -> None:
@@ -145,7 +151,7 @@ def test_a_failed_login_raises_a_delivery_error_without_the_password(sink: SmtpS
     sent = new_message()
     mailer = plain_smtp(sink, username="ada", password=PASSWORD)
     with pytest.raises(MailDeliveryError) as caught:
-        mailer.send(sent)
+        mailer.send(*addressed(sent))
     assert PASSWORD not in str(caught.value)
     assert PASSWORD not in repr(caught.value)
     assert sink.messages_to(sent["To"]) == []
@@ -154,7 +160,7 @@ def test_a_failed_login_raises_a_delivery_error_without_the_password(sink: SmtpS
 def test_credentials_are_not_sent_without_a_password(sink: SmtpSink) -> None:
     # A username alone means no login: the message goes out as to an open relay.
     sent = new_message()
-    plain_smtp(sink, username="ada").send(sent)
+    plain_smtp(sink, username="ada").send(*addressed(sent))
     assert len(sink.wait_for(sent["To"])) == 1
 
 
@@ -168,7 +174,7 @@ def test_starttls_refused_by_the_server_raises_a_delivery_error_and_sends_nothin
         # The connection this leaves open is the subject of the next test, not of this one.
         warnings.simplefilter("ignore", ResourceWarning)
         with pytest.raises(MailDeliveryError) as caught:
-            mailer.send(sent)
+            mailer.send(*addressed(sent))
         message = str(caught.value)
         del caught
         gc.collect()
@@ -181,7 +187,7 @@ def test_a_failed_starttls_closes_its_connection(sink: SmtpSink) -> None:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ResourceWarning)
         with pytest.raises(MailDeliveryError) as caught:
-            mailer.send(new_message())
+            mailer.send(*addressed(new_message()))
         del caught
         gc.collect()
     leaks = [str(warning.message) for warning in seen if warning.category is ResourceWarning]
@@ -191,5 +197,5 @@ def test_a_failed_starttls_closes_its_connection(sink: SmtpSink) -> None:
 def test_implicit_tls_against_a_plain_server_raises_a_delivery_error(sink: SmtpSink) -> None:
     sent = new_message()
     with pytest.raises(MailDeliveryError):
-        SmtpMailer("127.0.0.1", sink.port, "tls").send(sent)
+        SmtpMailer("127.0.0.1", sink.port, "tls").send(*addressed(sent))
     assert sink.messages_to(sent["To"]) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
 from babel.dates import format_datetime
@@ -13,6 +14,7 @@ from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.factors.totp import TotpFactor
 from twofactor.mail.catalogs import translations_for
 from twofactor.mail.rendering import AlertRenderer, MailIdentity
+from twofactor.security.addresses import parse_email_address
 
 RENDERER = AlertRenderer(
     MailIdentity(
@@ -22,6 +24,11 @@ RENDERER = AlertRenderer(
     )
 )
 WHEN = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
+ADA = parse_email_address("ada@example.com")
+
+
+def render(alert: AlertContent) -> EmailMessage:
+    return RENDERER.render(alert, ADA)
 
 
 def content(locale: str = "en", **changes: object) -> AlertContent:
@@ -49,7 +56,7 @@ def bodies(message: object) -> tuple[str, str]:
 def test_alert_is_written_in_the_locale_of(locale: str) -> None:
     gettext = translations_for(locale).gettext
 
-    message = RENDERER.render(content(locale))
+    message = render(content(locale))
 
     text, html = bodies(message)
     assert message["Subject"] == gettext("A two-factor method was removed from your account")
@@ -61,16 +68,14 @@ def test_alert_is_written_in_the_locale_of(locale: str) -> None:
 
 
 def test_added_alert_has_its_own_subject() -> None:
-    message = RENDERER.render(
-        content(kind=AlertKind.TWO_FACTOR_ADDED, method_label=EmailCodeFactor.label)
-    )
+    message = render(content(kind=AlertKind.TWO_FACTOR_ADDED, method_label=EmailCodeFactor.label))
 
     assert message["Subject"] == "A two-factor method was added to your account"
     assert "Email codes is now a second factor" in bodies(message)[0]
 
 
 def test_html_part_escapes_names_and_the_link() -> None:
-    message = RENDERER.render(content(recipient_name='<img src=x onerror="steal()">'))
+    message = render(content(recipient_name='<img src=x onerror="steal()">'))
 
     text, html = bodies(message)
     assert "<img" not in html
@@ -80,13 +85,13 @@ def test_html_part_escapes_names_and_the_link() -> None:
 
 
 def test_unknown_origin_is_said_plainly() -> None:
-    message = RENDERER.render(content(ip=None, browser=None, os=None, user_agent=None))
+    message = render(content(ip=None, browser=None, os=None, user_agent=None))
 
     assert bodies(message)[0].count("unknown") == 2
 
 
 def test_headers_identify_the_message() -> None:
-    message = RENDERER.render(content())
+    message = render(content())
 
     assert message["From"] == "twofactor-api <alerts@example.com>"
     assert message["To"] == "ada@example.com"
