@@ -1,4 +1,9 @@
-"""Creating accounts (users and guests) and reading the current principal."""
+"""Creating accounts (users and guests) and reading the current principal.
+
+Both creations are counted per client address before anything is hashed or stored, so a flood
+from one address costs neither CPU nor storage beyond its budget. A request from an unknown
+address is not counted: one bucket for every such client would refuse them all together.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from twofactor.clock import Clock
 from twofactor.domain.model import ClientInfo, NewUser, Principal, RequestInfo
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.sessions import SessionService, SessionTokens
+from twofactor.domain.throttle import Throttle
 from twofactor.errors import UserNotFound
 from twofactor.security.crypto import EmailHasher
 from twofactor.security.passwords import PasswordHasher
@@ -28,14 +34,20 @@ class AccountService:
         passwords: PasswordHasher,
         email_hash: EmailHasher,
         clock: Clock,
+        registrations: Throttle,
+        guests: Throttle,
     ) -> None:
         self._principals = principals
         self._sessions = sessions
         self._passwords = passwords
         self._email_hash = email_hash
         self._clock = clock
+        self._registrations = registrations
+        self._guests = guests
 
-    def register(self, registration: Registration) -> Principal:
+    def register(self, registration: Registration, request: RequestInfo) -> Principal:
+        # Every attempt counts, a taken address (409) too: each costs a password hash.
+        _count_address(self._registrations, "register", request)
         principal_id = self._principals.create_user(
             NewUser(
                 name=registration.name.strip(),
@@ -50,6 +62,7 @@ class AccountService:
     def create_guest(
         self, name: str, client: ClientInfo, request: RequestInfo
     ) -> tuple[Principal, SessionTokens]:
+        _count_address(self._guests, "guests", request)
         principal_id = self._principals.create_guest(name.strip(), self._clock.now())
         principal = self.require(principal_id)
         return principal, self._sessions.start(principal, client, request)
@@ -59,3 +72,8 @@ class AccountService:
         if principal is None:
             raise UserNotFound()
         return principal
+
+
+def _count_address(budget: Throttle, kind: str, request: RequestInfo) -> None:
+    if request.ip is not None:
+        budget.reserve(f"{kind}-address:{request.ip}")
