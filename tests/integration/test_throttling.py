@@ -12,18 +12,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import httpx2
-import pytest
 
 from tests.support.api import PASSWORD, Api
 from tests.support.secantus import free_port
-from twofactor.config import Settings, settings_to_environ
+from twofactor.config import VARIABLES, Settings, settings_to_environ
 from twofactor.domain.throttle import Budget
 
 HOUR = timedelta(hours=1)
+SERVE = [sys.executable, "-m", "twofactor", "serve"]
+#: Left out of the servers' inherited environment: their settings are the test's.
+_SERVICE_VARIABLES = {variable.name for variable in VARIABLES}
 
 
 def assert_throttled(response: httpx2.Response, code: str, window: timedelta) -> None:
@@ -162,21 +166,16 @@ def test_wrong_passwords_for_many_accounts_do_not_lock_out_an_untouched_account(
 # Shared by the processes of a server ------------------------------------------------------------
 
 
-@pytest.fixture
-def two_workers(base_settings: Settings) -> Iterator[str]:
-    """``twofactor-api serve --workers 2`` over the test database, with a registration budget
-    of 3 an hour; the URL of its API."""
-    settings = replace(
-        base_settings,
-        mongodb_database=f"test_{uuid.uuid4().hex[:10]}",
-        throttle_register_per_address=Budget(3, HOUR),
-    )
+@contextmanager
+def serving(base_settings: Settings, workers: int, **changes: Any) -> Iterator[str]:
+    """``twofactor-api serve --workers N`` over the test database with ``changes`` to its
+    settings; the URL of its API while it runs."""
+    settings = replace(base_settings, mongodb_database=f"test_{uuid.uuid4().hex[:10]}", **changes)
     port = free_port()
-    environ = {key: value for key, value in os.environ.items() if not key.startswith("THROTTLE_")}
+    environ = {key: value for key, value in os.environ.items() if key not in _SERVICE_VARIABLES}
     environ |= settings_to_environ(settings)
-    environ.pop("TRUSTED_PROXIES", None)  # X-Forwarded-For is not to be believed
     process = subprocess.Popen(
-        [sys.executable, "-m", "twofactor", "serve", "--port", str(port), "--workers", "2"],
+        [*SERVE, "--port", str(port), "--workers", str(workers)],
         env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -199,22 +198,45 @@ def two_workers(base_settings: Settings) -> Iterator[str]:
         assert b"Traceback" not in log, log.decode(errors="replace")
 
 
-def test_the_registration_budget_is_shared_by_the_workers_of_a_server(two_workers: str) -> None:
-    def register(number: int) -> httpx2.Response:
-        # A new connection each time (so both workers take some), and a forged
-        # X-Forwarded-For that must not give each request a bucket of its own.
-        with httpx2.Client(timeout=30) as client:
-            return client.post(
-                two_workers + "/auth/register",
-                json=registration(),
-                headers={"X-Forwarded-For": f"198.51.100.{number}"},
-            )
+def register_from(url: str, forwarded_for: str) -> httpx2.Response:
+    # A new connection each time, so that every worker takes some of the requests.
+    with httpx2.Client(timeout=30) as client:
+        return client.post(
+            url + "/auth/register",
+            json=registration(),
+            headers={"X-Forwarded-For": forwarded_for},
+        )
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(register, range(12)))
+
+def test_the_registration_budget_is_shared_by_the_workers_of_a_server(
+    base_settings: Settings,
+) -> None:
+    with (
+        serving(base_settings, 2, throttle_register_per_address=Budget(3, HOUR)) as url,
+        ThreadPoolExecutor(max_workers=4) as pool,
+    ):
+        # Without TRUSTED_PROXIES a forged X-Forwarded-For gives no bucket of its own.
+        answers = list(pool.map(lambda n: register_from(url, f"198.51.100.{n}"), range(12)))
 
     statuses = sorted(response.status_code for response in answers)
     assert statuses == [201] * 3 + [429] * 9
     for response in answers:
         if response.status_code == 429:
             assert_throttled(response, "TOO_MANY_REQUESTS", HOUR)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_address_keys_the_budget(
+    base_settings: Settings,
+) -> None:
+    with serving(
+        base_settings,
+        1,
+        throttle_register_per_address=Budget(1, HOUR),
+        trusted_proxies="127.0.0.1",
+    ) as url:
+        first = register_from(url, "198.51.100.1")
+        second = register_from(url, "198.51.100.2")
+        again = register_from(url, "198.51.100.1")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert_throttled(again, "TOO_MANY_REQUESTS", HOUR)
