@@ -69,29 +69,28 @@ class SignInThrottle:
     def admit(self, account_key: str, ip: str | None) -> SignInAttempt:
         """Count the attempt on every budget, or raise ``TooManyAttempts`` without a check."""
         budgets = self._budgets
-        pair = f"{account_key}|address:{ip}" if ip is not None else None
-        address = f"login-address:{ip}" if ip is not None else None
-        counted_pair = budgets.per_account_address.count(pair) if pair is not None else None
-        if counted_pair is not None and counted_pair.over:
+        if ip is None:
+            self._count_account(account_key, pair=None)
+            return SignInAttempt(budgets, account_key, None, None, None)
+        pair, address = f"{account_key}|address:{ip}", f"login-address:{ip}"
+        counted_pair = budgets.per_account_address.count(pair)
+        if counted_pair.over:
             raise budgets.per_account_address.refuse(counted_pair)
-        counted_account = budgets.per_account.count(account_key)
-        if counted_account.over:
-            _give_back(budgets.per_account_address, pair)
-            raise budgets.per_account.refuse(counted_account)
-        address_over = None
-        if address is not None:
-            counted_address = budgets.per_address.count(address)
-            if counted_address.over:
-                # Only the first attempt on this account from this address in the window (no
-                # failure, none in flight) passes on to the password check.
-                if counted_pair is None or counted_pair.count > 1:
-                    _give_back(budgets.per_account_address, pair)
-                    budgets.per_account.release(account_key)
-                    raise budgets.per_address.refuse(counted_address)
-                address_over = counted_address
-        return SignInAttempt(budgets, account_key, pair, address_over, address)
+        self._count_account(account_key, pair)
+        counted_address = budgets.per_address.count(address)
+        if not counted_address.over:
+            return SignInAttempt(budgets, account_key, pair, None, address)
+        if counted_pair.count > 1:
+            # Over the address budget only the first attempt on this account from this
+            # address in the window (no failure, none in flight) goes on to the check.
+            budgets.per_account_address.release(pair)
+            budgets.per_account.release(account_key)
+            raise budgets.per_address.refuse(counted_address)
+        return SignInAttempt(budgets, account_key, pair, counted_address, address)
 
-
-def _give_back(throttle: Throttle, key: str | None) -> None:
-    if key is not None:
-        throttle.release(key)
+    def _count_account(self, account_key: str, pair: str | None) -> None:
+        counted = self._budgets.per_account.count(account_key)
+        if counted.over:
+            if pair is not None:  # refused, so no guess at this account from that address
+                self._budgets.per_account_address.release(pair)
+            raise self._budgets.per_account.refuse(counted)

@@ -31,6 +31,9 @@ class MailboxProof(Protocol):
 
 
 class SecondFactorVerifier:
+    """``token`` is the ``jti`` of the 2FA token a proof came with (``None`` when it came with a
+    step-up token instead): its own budget, beside the user's."""
+
     def __init__(
         self,
         factors: FactorRegistry,
