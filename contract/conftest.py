@@ -6,6 +6,8 @@ Collected only by ``pytest contract/`` (the project's ``testpaths`` is ``tests``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from schemathesis.python import asgi
@@ -25,6 +27,7 @@ from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 from twofactor.app import create_app
 from twofactor.config import Settings
+from twofactor.domain.throttle import Budget
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +46,12 @@ def smtp_port() -> Iterator[int]:
 
 @pytest.fixture(scope="session")
 def settings(mongodb_uri: str, smtp_port: int) -> Settings:
-    return Keys.generate().settings(mongodb_uri, new_database_name(), smtp_port)
+    settings = Keys.generate().settings(mongodb_uri, new_database_name(), smtp_port)
+    # The run drives one seeded user through hundreds of security changes to reach every
+    # outcome of the core operation; that budget has its own tests (tests/integration).
+    return replace(
+        settings, throttle_security_changes_per_user=Budget(1_000_000, timedelta(hours=1))
+    )
 
 
 @pytest.fixture

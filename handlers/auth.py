@@ -15,7 +15,8 @@ from twofactor.domain.accounts import Registration
 
 def register(body: dict[str, Any]) -> Response:
     principal = services().accounts.register(
-        Registration(email=body["email"], password=body["password"], name=body["name"])
+        Registration(email=body["email"], password=body["password"], name=body["name"]),
+        request_info(),
     )
     return json_response(presenters.principal_response(principal), 201)
 

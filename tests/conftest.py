@@ -10,6 +10,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.support.api import Api
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 from twofactor.config import Settings
+from twofactor.domain.throttle import Budget
 from twofactor.security.keys import NamedKey
 
 
@@ -47,6 +49,10 @@ def base_settings(mongodb_uri: str, smtp_sink: SmtpSink) -> Settings:
         jwt_signing_keys=(NamedKey("test-jwt-1", secrets.token_bytes(32)),),
         encryption_keys=(NamedKey("test-enc-1", secrets.token_bytes(32)),),
         hash_key=secrets.token_bytes(32),
+        # Every test reaches the app from the loopback address: the per-address budgets of
+        # accounts would stop the suite itself. The tests of those budgets set small ones.
+        throttle_register_per_address=Budget(1_000_000, timedelta(seconds=1)),
+        throttle_guests_per_address=Budget(1_000_000, timedelta(seconds=1)),
     )
 
 

@@ -57,6 +57,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int)
             "port": port if port is not None else settings.port,
             "access_log": False,
             "log_config": None,
+            # The client address keys the throttling budgets: X-Forwarded-For is believed only
+            # from the proxies TRUSTED_PROXIES names (uvicorn would trust 127.0.0.1 by default).
+            "proxy_headers": settings.trusted_proxies is not None,
+            "forwarded_allow_ips": settings.trusted_proxies or "",
         }
         if workers <= 1:
             uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]

@@ -18,11 +18,13 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from babel import Locale, UnknownLocaleError
 
+from twofactor.domain.throttle import Budget
 from twofactor.security.keys import NamedKey, decode_base64, encode_base64
 
 SmtpTls = Literal["none", "starttls", "tls"]
@@ -34,6 +36,8 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: A JWT ``iss`` or ``aud`` value: visible ASCII (no space, no control character), bounded.
 _CLAIM_NAME = re.compile(r"[!-~]{1,255}")
 _INTEGER = re.compile(r"-?[0-9]+")
+_BUDGET = re.compile(r"([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*([smhd]?)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 #: The usual port of each TLS mode: the SMTP_PORT of an environment that does not set it.
@@ -82,6 +86,19 @@ class Settings:
     jwt_issuer: str = "twofactor-api"
     #: The first is the ``aud`` of every token issued; a token naming any of them is accepted.
     jwt_audience: tuple[str, ...] = ("twofactor-api",)
+    #: Addresses (comma-separated IPs or CIDRs, ``*`` for any) of the reverse proxies whose
+    #: ``X-Forwarded-For`` names the client; unset: the header is ignored, the peer is the client.
+    trusted_proxies: str | None = None
+    # Throttling budgets (see the README, "Throttling"): attempts per key per window.
+    throttle_login_per_account: Budget = Budget(20, timedelta(minutes=15))
+    throttle_login_per_account_address: Budget = Budget(5, timedelta(minutes=15))
+    throttle_login_per_address: Budget = Budget(100, timedelta(minutes=15))
+    throttle_step_up_per_user: Budget = Budget(5, timedelta(minutes=15))
+    throttle_two_factor_codes_per_token: Budget = Budget(5, timedelta(minutes=15))
+    throttle_two_factor_codes_per_user: Budget = Budget(5, timedelta(minutes=15))
+    throttle_security_changes_per_user: Budget = Budget(20, timedelta(hours=1))
+    throttle_register_per_address: Budget = Budget(20, timedelta(hours=1))
+    throttle_guests_per_address: Budget = Budget(60, timedelta(hours=1))
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
     #: One JSON object per log line (for log collectors), or plain text for a terminal.
@@ -165,6 +182,28 @@ class Integer(Kind[int]):
         if not self.minimum <= number <= self.maximum:
             raise ConfigError(f"{name} must be between {self.minimum} and {self.maximum}")
         return number
+
+
+class BudgetKind(Kind[Budget]):
+    """``COUNT/WINDOW``: at most COUNT attempts per key in WINDOW, whose unit is ``s``
+    (the default), ``m``, ``h`` or ``d``: ``5/15m``, ``20/1h``, ``5/900``."""
+
+    def parse(self, name: str, text: str) -> Budget:
+        match = _BUDGET.fullmatch(text.lower())
+        if match is None:
+            raise ConfigError(f"{name} must be COUNT/WINDOW, such as 5/15m or 20/1h")
+        count, amount, unit = int(match[1]), int(match[2]), match[3] or "s"
+        seconds = amount * _UNIT_SECONDS[unit]
+        if not 1 <= count <= 1_000_000:
+            raise ConfigError(f"{name}: the count must be between 1 and 1000000")
+        if not 1 <= seconds <= 7 * 86_400:
+            raise ConfigError(f"{name}: the window must be between 1 second and 7 days")
+        return Budget(count, timedelta(seconds=seconds))
+
+    def format(self, value: Budget) -> str:
+        seconds = int(value.window.total_seconds())
+        unit = next(u for u in "dhms" if seconds % _UNIT_SECONDS[u] == 0)
+        return f"{value.limit}/{seconds // _UNIT_SECONDS[unit]}{unit}"
 
 
 @dataclass(frozen=True)
@@ -310,6 +349,24 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MAX_BODY_SIZE", "max_body_size", Integer(1_024, 10 * 1024 * 1024)),
     Variable("JWT_ISSUER", "jwt_issuer", ClaimName()),
     Variable("JWT_AUDIENCE", "jwt_audience", ClaimNames()),
+    Variable("TRUSTED_PROXIES", "trusted_proxies", Text()),
+    Variable("THROTTLE_LOGIN_PER_ACCOUNT", "throttle_login_per_account", BudgetKind()),
+    Variable(
+        "THROTTLE_LOGIN_PER_ACCOUNT_ADDRESS", "throttle_login_per_account_address", BudgetKind()
+    ),
+    Variable("THROTTLE_LOGIN_PER_ADDRESS", "throttle_login_per_address", BudgetKind()),
+    Variable("THROTTLE_STEP_UP_PER_USER", "throttle_step_up_per_user", BudgetKind()),
+    Variable(
+        "THROTTLE_TWO_FACTOR_CODES_PER_TOKEN", "throttle_two_factor_codes_per_token", BudgetKind()
+    ),
+    Variable(
+        "THROTTLE_TWO_FACTOR_CODES_PER_USER", "throttle_two_factor_codes_per_user", BudgetKind()
+    ),
+    Variable(
+        "THROTTLE_SECURITY_CHANGES_PER_USER", "throttle_security_changes_per_user", BudgetKind()
+    ),
+    Variable("THROTTLE_REGISTER_PER_ADDRESS", "throttle_register_per_address", BudgetKind()),
+    Variable("THROTTLE_GUESTS_PER_ADDRESS", "throttle_guests_per_address", BudgetKind()),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
     Variable("LOG_FORMAT", "log_format", Choice(get_args(LogFormat))),

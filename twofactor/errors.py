@@ -24,7 +24,8 @@ tokens.
     │   │   └── RefreshTokenInvalid, RefreshTokenExpired
     │   ├── UserNotFound (404)
     │   ├── EmailAlreadyRegistered (409), EmailAddressUnusable (409)
-    │   └── TooManyAttempts (429, with ``Retry-After``)
+    │   └── TooManyRequests (429, always with ``Retry-After``): a budget is spent
+    │       └── TooManyAttempts: a budget of guesses (passwords, codes) is spent
     └── ServerError (5xx)
         ├── InternalError (500)
         ├── AllowlistReadingFailure (500)
@@ -221,15 +222,24 @@ class EmailAddressUnusable(ClientError):
     )
 
 
-class TooManyAttempts(ClientError):
+class TooManyRequests(ClientError):
+    """A budget of requests is spent (registrations, guests, security changes per user)."""
+
     status = 429
-    code = "TOO_MANY_ATTEMPTS"
-    default_detail = "Too many attempts. Wait before trying again."
+    code = "TOO_MANY_REQUESTS"
+    default_detail = "Too many requests. Wait before trying again."
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
         super().__init__(detail)
-        #: Seconds until the next attempt may succeed (the ``Retry-After`` header).
+        #: Seconds until the next attempt may succeed (the ``Retry-After`` header), at least 1.
         self.retry_after = max(1, retry_after)
+
+
+class TooManyAttempts(TooManyRequests):
+    """A budget of guesses is spent: passwords, second-factor codes, or the email code resend."""
+
+    code = "TOO_MANY_ATTEMPTS"
+    default_detail = "Too many attempts. Wait before trying again."
 
 
 class ServerError(ServiceError):

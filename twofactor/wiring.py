@@ -30,9 +30,11 @@ from twofactor.domain.second_factors import SecondFactorService
 from twofactor.domain.security_change import ChangeRecorder
 from twofactor.domain.services import Readiness, Services
 from twofactor.domain.sessions import SessionService
-from twofactor.domain.throttle import MAX_FAILURES_PER_ADDRESS, Throttle
+from twofactor.domain.sign_in_throttle import SignInBudgets, SignInThrottle
+from twofactor.domain.throttle import Budget, Throttle
 from twofactor.domain.two_factor_auth import TwoFactorAuthService
 from twofactor.domain.verification import SecondFactorVerifier
+from twofactor.errors import TooManyAttempts, TooManyRequests
 from twofactor.factors import registry as factor_registry
 from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.factors.totp import TotpSetupFlow
@@ -121,13 +123,40 @@ def compose_services(
         step_up_ttl=settings.step_up_token_ttl,
     )
     email_hash = EmailHasher(settings.hash_key)
-    throttle = Throttle(adapters.attempts, clock, metrics=adapters.metrics)
+
+    def throttle(budget: Budget, refusal: type[TooManyRequests] = TooManyAttempts) -> Throttle:
+        return Throttle(adapters.attempts, clock, budget, refusal, adapters.metrics)
+
+    codes_per_user = throttle(settings.throttle_two_factor_codes_per_user)
     sessions = SessionService(adapters.sessions, adapters.allowlist, principals, tokens, clock)
-    accounts = AccountService(principals, sessions, passwords, email_hash, clock)
-    guard = SecurityChangeGuard(principals, passwords)
+    accounts = AccountService(
+        principals,
+        sessions,
+        passwords,
+        email_hash,
+        clock,
+        registrations=throttle(settings.throttle_register_per_address, TooManyRequests),
+        guests=throttle(settings.throttle_guests_per_address, TooManyRequests),
+    )
+    guard = SecurityChangeGuard(
+        principals,
+        passwords,
+        throttle(settings.throttle_security_changes_per_user, TooManyRequests),
+    )
     factors = factor_registry(principals, passwords, settings.hash_key)
     verifier = SecondFactorVerifier(
-        factors, EmailCodeFactor(principals, settings.hash_key), throttle, clock
+        factors,
+        EmailCodeFactor(principals, settings.hash_key),
+        throttle(settings.throttle_two_factor_codes_per_token),
+        codes_per_user,
+        clock,
+    )
+    sign_in = SignInThrottle(
+        SignInBudgets(
+            per_account=throttle(settings.throttle_login_per_account),
+            per_account_address=throttle(settings.throttle_login_per_account_address),
+            per_address=throttle(settings.throttle_login_per_address),
+        )
     )
     locales = available_locales()
     policy = AlertPolicy(
@@ -154,13 +183,8 @@ def compose_services(
             passwords,
             email_hash,
             tokens,
-            throttle,
-            Throttle(
-                adapters.attempts,
-                clock,
-                max_failures=MAX_FAILURES_PER_ADDRESS,
-                metrics=adapters.metrics,
-            ),
+            sign_in,
+            throttle(settings.throttle_step_up_per_user),
         ),
         second_factors=SecondFactorService(principals, guard, recorder, clock, alerts),
         enrollment=EnrollmentService(
@@ -170,7 +194,7 @@ def compose_services(
             recorder,
             TotpSetupFlow(tokens, FieldCipher(settings.encryption_keys), passwords),
             verifier,
-            throttle,
+            codes_per_user,
             alerts,
             clock,
         ),

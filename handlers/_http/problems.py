@@ -28,7 +28,7 @@ from twofactor.errors import (
     InternalError,
     InvalidRequest,
     ServiceError,
-    TooManyAttempts,
+    TooManyRequests,
     TwoFactorTokenMissing,
     Unauthorized,
 )
@@ -74,7 +74,7 @@ def service_error(request: ConnexionRequest, error: Exception) -> ConnexionRespo
     headers: dict[str, str] = {}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = error.challenge
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyRequests):  # every 429 says when to come back
         headers["Retry-After"] = str(error.retry_after)
     if error.status == 304:
         # HTTP forbids a body on 304: the code travels in a header.

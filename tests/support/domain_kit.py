@@ -62,7 +62,7 @@ class Kit:
 
     def register(self, email: str = "ada@example.com", name: str = "Ada") -> str:
         registration = Registration(email=email, password=PASSWORD, name=name)
-        return self.services.accounts.register(registration).id
+        return self.services.accounts.register(registration, REQUEST).id
 
 
 def build_kit(

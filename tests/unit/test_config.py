@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from twofactor.config import (
     VARIABLES,
     Boolean,
+    BudgetKind,
     ConfigError,
     Integer,
     NamedKeys,
@@ -27,6 +29,7 @@ from twofactor.config import (
     load_settings_from_environment,
     settings_to_environ,
 )
+from twofactor.domain.throttle import Budget
 from twofactor.security.keys import NamedKey, decode_base64
 
 CONTRACT_VARIABLES = (
@@ -184,6 +187,16 @@ def test_every_variable_is_read() -> None:
         "MAX_BODY_SIZE": "4096",
         "JWT_ISSUER": "https://auth.example/",
         "JWT_AUDIENCE": "accounts.example, accounts-old.example",
+        "TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1",
+        "THROTTLE_LOGIN_PER_ACCOUNT": "30/1h",
+        "THROTTLE_LOGIN_PER_ACCOUNT_ADDRESS": "3/10m",
+        "THROTTLE_LOGIN_PER_ADDRESS": "500/15m",
+        "THROTTLE_STEP_UP_PER_USER": "4/600",
+        "THROTTLE_TWO_FACTOR_CODES_PER_TOKEN": "3/5m",
+        "THROTTLE_TWO_FACTOR_CODES_PER_USER": "10/15m",
+        "THROTTLE_SECURITY_CHANGES_PER_USER": "10/1d",
+        "THROTTLE_REGISTER_PER_ADDRESS": "50/1h",
+        "THROTTLE_GUESTS_PER_ADDRESS": "200/2h",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
         "LOG_FORMAT": "Text",
         "METRICS_ENABLED": "false",
@@ -222,6 +235,16 @@ def test_every_variable_is_read() -> None:
     assert settings.max_body_size == 4096
     assert settings.jwt_issuer == "https://auth.example/"
     assert settings.jwt_audience == ("accounts.example", "accounts-old.example")
+    assert settings.trusted_proxies == "10.0.0.0/8,192.0.2.1"
+    assert settings.throttle_login_per_account == Budget(30, timedelta(hours=1))
+    assert settings.throttle_login_per_account_address == Budget(3, timedelta(minutes=10))
+    assert settings.throttle_login_per_address == Budget(500, timedelta(minutes=15))
+    assert settings.throttle_step_up_per_user == Budget(4, timedelta(minutes=10))
+    assert settings.throttle_two_factor_codes_per_token == Budget(3, timedelta(minutes=5))
+    assert settings.throttle_two_factor_codes_per_user == Budget(10, timedelta(minutes=15))
+    assert settings.throttle_security_changes_per_user == Budget(10, timedelta(days=1))
+    assert settings.throttle_register_per_address == Budget(50, timedelta(hours=1))
+    assert settings.throttle_guests_per_address == Budget(200, timedelta(hours=2))
     assert settings.embedded_database is True
     assert settings.log_format == "text"
     assert settings.metrics_enabled is False
@@ -232,6 +255,56 @@ def test_surrounding_whitespace_is_trimmed_from_values() -> None:
     settings = load_settings({"MONGODB_DATABASE": "  auth \n", "PORT": " 9000 "})
     assert settings.mongodb_database == "auth"
     assert settings.port == 9000
+
+
+# Budgets -----------------------------------------------------------------------------------
+
+BUDGET_VARIABLES = variables_of_kind(BudgetKind)
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("5/15m", Budget(5, timedelta(minutes=15))),
+        ("5/900", Budget(5, timedelta(seconds=900))),
+        ("5/900s", Budget(5, timedelta(seconds=900))),
+        (" 20 / 1H ", Budget(20, timedelta(hours=1))),
+        ("1/1s", Budget(1, timedelta(seconds=1))),
+        ("1000000/7d", Budget(1_000_000, timedelta(days=7))),
+    ],
+)
+def test_a_budget_is_a_count_per_window(text: str, budget: Budget) -> None:
+    settings = load_settings({"THROTTLE_LOGIN_PER_ACCOUNT": text})
+    assert settings.throttle_login_per_account == budget
+
+
+@pytest.mark.parametrize("variable", BUDGET_VARIABLES)
+@pytest.mark.parametrize("text", ["5", "5/", "/15m", "five/15m", "5/15 min", "-5/15m", "5/1.5h"])
+def test_a_budget_that_is_not_count_per_window_is_rejected(variable: Variable, text: str) -> None:
+    error = assert_rejected({variable.name: text}, variable.name)
+    assert "COUNT/WINDOW" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [("0/15m", "count"), ("1000001/15m", "count"), ("5/0s", "window"), ("5/8d", "window")],
+)
+def test_a_budget_out_of_bounds_is_rejected(text: str, part: str) -> None:
+    error = assert_rejected({"THROTTLE_GUESTS_PER_ADDRESS": text}, "THROTTLE_GUESTS_PER_ADDRESS")
+    assert f"the {part} must be between" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("budget", "text"),
+    [
+        (Budget(5, timedelta(minutes=15)), "5/15m"),
+        (Budget(20, timedelta(hours=1)), "20/1h"),
+        (Budget(3, timedelta(days=2)), "3/2d"),
+        (Budget(3, timedelta(seconds=90)), "3/90s"),
+    ],
+)
+def test_a_budget_is_written_back_in_its_largest_whole_unit(budget: Budget, text: str) -> None:
+    assert BudgetKind().format(budget) == text
 
 
 # Booleans ----------------------------------------------------------------------------------
@@ -619,6 +692,16 @@ def _non_default_settings() -> Settings:
         max_body_size=4096,
         jwt_issuer="https://auth.example/",
         jwt_audience=("accounts.example", "accounts-old.example"),
+        trusted_proxies="*",
+        throttle_login_per_account=Budget(30, timedelta(hours=1)),
+        throttle_login_per_account_address=Budget(3, timedelta(seconds=90)),
+        throttle_login_per_address=Budget(500, timedelta(minutes=15)),
+        throttle_step_up_per_user=Budget(4, timedelta(minutes=10)),
+        throttle_two_factor_codes_per_token=Budget(3, timedelta(minutes=5)),
+        throttle_two_factor_codes_per_user=Budget(10, timedelta(minutes=15)),
+        throttle_security_changes_per_user=Budget(10, timedelta(days=1)),
+        throttle_register_per_address=Budget(50, timedelta(seconds=7)),
+        throttle_guests_per_address=Budget(200, timedelta(hours=2)),
         embedded_database=True,
         log_format="text",
         metrics_enabled=False,

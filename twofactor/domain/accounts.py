@@ -1,4 +1,10 @@
-"""Creating accounts (users and guests) and reading the current principal."""
+"""Creating accounts (users and guests) and reading the current principal.
+
+Both creations are counted per client address once the address and name are accepted, before
+anything is hashed or stored, so a flood from one address costs neither CPU nor storage beyond
+its budget. A request from an unknown address is not counted: one bucket for every such client
+would refuse them all together.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from twofactor.clock import Clock
 from twofactor.domain.model import ClientInfo, NewUser, Principal, RequestInfo
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.sessions import SessionService, SessionTokens
+from twofactor.domain.throttle import Throttle
 from twofactor.errors import InvalidEmailAddress, InvalidName, UserNotFound
 from twofactor.security.addresses import AddressRefused, EmailAddress, parse_email_address
 from twofactor.security.crypto import EmailHasher
@@ -30,16 +37,22 @@ class AccountService:
         passwords: PasswordHasher,
         email_hash: EmailHasher,
         clock: Clock,
+        registrations: Throttle,
+        guests: Throttle,
     ) -> None:
         self._principals = principals
         self._sessions = sessions
         self._passwords = passwords
         self._email_hash = email_hash
         self._clock = clock
+        self._registrations = registrations
+        self._guests = guests
 
-    def register(self, registration: Registration) -> Principal:
+    def register(self, registration: Registration, request: RequestInfo) -> Principal:
         address = email_address(registration.email)
         name = display_name(registration.name)
+        # Every well-formed attempt counts, a taken address (409) too: each costs a password hash.
+        _count_address(self._registrations, "register", request)
         principal_id = self._principals.create_user(
             NewUser(
                 name=name,
@@ -52,9 +65,11 @@ class AccountService:
         return self.require(principal_id)
 
     def create_guest(
-        self, name: str, client: ClientInfo, request: RequestInfo
+        self, raw_name: str, client: ClientInfo, request: RequestInfo
     ) -> tuple[Principal, SessionTokens]:
-        principal_id = self._principals.create_guest(display_name(name), self._clock.now())
+        name = display_name(raw_name)
+        _count_address(self._guests, "guests", request)
+        principal_id = self._principals.create_guest(name, self._clock.now())
         principal = self.require(principal_id)
         return principal, self._sessions.start(principal, client, request)
 
@@ -79,3 +94,8 @@ def display_name(text: str) -> str:
         return parse_display_name(text)
     except NameRefused as refused:
         raise InvalidName(str(refused)) from None
+
+
+def _count_address(budget: Throttle, kind: str, request: RequestInfo) -> None:
+    if request.ip is not None:
+        budget.reserve(f"{kind}-address:{request.ip}")

@@ -14,6 +14,7 @@ from twofactor.domain.accounts import AccountService
 from twofactor.domain.model import ClientInfo, Principal, RequestInfo, TwoFactorMethod
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.sessions import SessionService, SessionTokens
+from twofactor.domain.sign_in_throttle import SignInThrottle
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
 from twofactor.domain.throttle import Throttle
 from twofactor.errors import (
@@ -22,7 +23,6 @@ from twofactor.errors import (
     NoPasswordProvider,
     StepUpTokenExpired,
     StepUpTokenInvalid,
-    TooManyAttempts,
 )
 from twofactor.security.addresses import usable_email_address
 from twofactor.security.crypto import EmailHasher
@@ -58,8 +58,8 @@ class AuthenticationService:
         passwords: PasswordHasher,
         email_hash: EmailHasher,
         tokens: TokenService,
-        throttle: Throttle,
-        address_throttle: Throttle,
+        sign_in_throttle: SignInThrottle,
+        step_up_throttle: Throttle,
     ) -> None:
         self._principals = principals
         self._accounts = accounts
@@ -67,8 +67,8 @@ class AuthenticationService:
         self._passwords = passwords
         self._email_hash = email_hash
         self._tokens = tokens
-        self._throttle = throttle
-        self._address_throttle = address_throttle
+        self._sign_in_throttle = sign_in_throttle
+        self._step_up_throttle = step_up_throttle
 
     def sign_in(
         self, email: str, password: str, client: ClientInfo, request: RequestInfo
@@ -80,16 +80,7 @@ class AuthenticationService:
             # spent), so it tells nothing about any account.
             raise InvalidCredentials()
         email_hash = self._email_hash(address)
-        # Per account (guessing one password) and per address (trying many accounts).
-        account_key = f"login-account:{email_hash}"
-        address_key = f"login-address:{request.ip}"
-        self._throttle.reserve(account_key)
-        try:
-            self._address_throttle.reserve(address_key)
-        except TooManyAttempts:
-            # Refused for the address, no password checked: not a wrong guess at this account.
-            self._throttle.release(account_key)
-            raise
+        attempt = self._sign_in_throttle.admit(f"login-account:{email_hash}", request.ip)
         principal = self._principals.find_by_email_hash(email_hash)
         valid = False
         if principal is None or principal.password_hash is None:
@@ -97,9 +88,8 @@ class AuthenticationService:
         else:
             valid = self._passwords.verify(principal.password_hash, password)
         if principal is None or not valid:
-            raise InvalidCredentials()  # both reserved attempts stay counted
-        self._throttle.forget(account_key)
-        self._address_throttle.release(address_key)
+            raise attempt.failed() or InvalidCredentials()  # the attempt stays counted
+        attempt.succeeded()
         if principal.two_factor_enabled:
             return SignInResult(challenge=self._challenge(principal))
         return SignInResult(tokens=self._sessions.start(principal, client, request))
@@ -115,10 +105,10 @@ class AuthenticationService:
         if password is None:
             raise InvalidRequest("The password is required.")
         key = f"step-up:{principal.id}"
-        self._throttle.reserve(key)
+        self._step_up_throttle.reserve(key)
         if not self._passwords.verify(principal.password_hash, password):
             raise InvalidCredentials("The password is not correct.")
-        self._throttle.forget(key)
+        self._step_up_throttle.forget(key)
         if principal.two_factor_enabled:
             return StepUpResult(challenge=self._challenge(principal))
         return StepUpResult(step_up=self._step_up_token(principal, access, ("pwd",)))

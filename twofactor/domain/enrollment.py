@@ -72,7 +72,7 @@ class EnrollmentService:
 
     def enable_email(self, change: SecurityChangeRequest, code: str) -> Principal:
         principal = self._not_yet_enabled(change, TwoFactorMethod.EMAIL)
-        self._verifier.require_email_code(principal, code, keys=(_user_key(principal),))
+        self._verifier.require_email_code(principal, code, token=None)
         state = EmailCodeState(enabled_at=self._clock.now())
         # The code reached the mailbox: the address is verified along the way.
         return self._add(change, principal, TwoFactorMethod.EMAIL, state, verifies_email=True)

@@ -1,6 +1,8 @@
 """The checks every security change runs first, in the contract's order (steps 3 to 5).
 
 Steps 1 and 2 (the access token and its allowlist entry) ran in the security layer already.
+Once the step-up proof is known good (and only then, so that nobody without the user's
+credentials can spend it) the request is counted on the user's budget of security changes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from twofactor.domain.alerts import LocaleRequest
 from twofactor.domain.model import Principal, RequestInfo
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
+from twofactor.domain.throttle import Throttle
 from twofactor.errors import NoPasswordProvider, UserNotFound
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, StepUpClaims
@@ -30,15 +33,24 @@ class SecurityChangeRequest:
 
 
 class SecurityChangeGuard:
-    def __init__(self, principals: PrincipalRepository, passwords: PasswordHasher) -> None:
+    def __init__(
+        self, principals: PrincipalRepository, passwords: PasswordHasher, budget: Throttle
+    ) -> None:
         self._principals = principals
         self._passwords = passwords
+        self._budget = budget
 
-    def check(self, change: SecurityChangeRequest) -> Principal:
-        """The principal the change applies to, once the step-up proof and the account allow it."""
+    def check(self, change: SecurityChangeRequest, *, count: bool = True) -> Principal:
+        """The principal the change applies to, once the step-up proof and the account allow it.
+
+        ``count=False`` when the same request checks again (a write that lost a race): one
+        request spends one unit of the user's budget.
+        """
         require_step_up_for(change.access, change.step_up)
         principal = self.load_user(change.access.sub)
         require_unused_step_up(principal, change.step_up)
+        if count:
+            self._budget.reserve(f"security-changes:{principal.id}")
         if principal.password_hash is None:
             raise NoPasswordProvider()
         self._passwords.ensure_parseable(principal.password_hash)

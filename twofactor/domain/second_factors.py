@@ -42,8 +42,8 @@ class SecondFactorService:
         self._alerts = alerts
 
     def disable(self, method: TwoFactorMethod, change: SecurityChangeRequest) -> Principal:
-        for _ in range(MAX_ATTEMPTS):
-            principal = self._guard.check(change)
+        for attempt in range(MAX_ATTEMPTS):
+            principal = self._guard.check(change, count=attempt == 0)
             if method not in principal.methods:
                 raise TwoFactorMethodAlreadyDisabled()
             if len(principal.methods) == 1:

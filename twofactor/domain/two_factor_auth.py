@@ -28,14 +28,14 @@ class TwoFactorAuthService:
     ) -> SessionTokens:
         """Whichever enabled method the client proves (not only the preferred one)."""
         principal = self._pending_user(pending)
-        self._verifier.prove(principal, proof, _keys(pending, principal))
+        self._verifier.prove(principal, proof, pending.jti)
         return self._sessions.start(principal, client, request)
 
     def step_up(self, access: AccessClaims, pending: TwoFactorClaims, proof: Proof) -> IssuedToken:
         if pending.sub != access.sub:
             raise TwoFactorTokenInvalid()
         principal = self._pending_user(pending)
-        amr = self._verifier.prove(principal, proof, _keys(pending, principal))
+        amr = self._verifier.prove(principal, proof, pending.jti)
         return self._tokens.issue_step_up(
             principal.id, access.sid, ("pwd", amr), principal.step_up_generation
         )
@@ -46,7 +46,7 @@ class TwoFactorAuthService:
         """A recovery code signs in and gives a step-up token, so a user who lost the device
         can remove TOTP right away."""
         principal = self._pending_user(pending)
-        amr = self._verifier.use_recovery_code(principal, code, _keys(pending, principal))
+        amr = self._verifier.use_recovery_code(principal, code, pending.jti)
         tokens = self._sessions.start(principal, client, request)
         step_up = self._tokens.issue_step_up(
             principal.id, tokens.session_id, ("pwd", amr), principal.step_up_generation
@@ -58,7 +58,3 @@ class TwoFactorAuthService:
         if principal is None or principal.is_guest:
             raise TwoFactorTokenInvalid()
         return principal
-
-
-def _keys(pending: TwoFactorClaims, principal: Principal) -> tuple[str, str]:
-    return (f"2fa-token:{pending.jti}", f"user:{principal.id}")

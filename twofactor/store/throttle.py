@@ -10,8 +10,13 @@ from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
 
+from twofactor.errors import DatabaseFailure
 from twofactor.store.database import Document, database_errors
+
+#: Each retry follows another writer that opened the window first: a few bound the loop.
+_RACES = 3
 
 
 class AttemptStore:
@@ -27,25 +32,41 @@ class AttemptStore:
         return _count(document, now, window)
 
     def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
-        """Count one attempt atomically; the count in the current window and when it ends."""
+        """Count one attempt atomically; the count in the current window and when it ends.
+
+        Two conditional writes, each atomic: count in a window still open, else open a new one
+        at 1. Two attempts racing at the end of a window cannot both open one (and lose a
+        count): the second one's filter no longer matches, its upsert collides with the key and
+        it counts in the window the first one opened.
+        """
+        cutoff = now - window
         with database_errors():
-            document = self._collection.find_one_and_update(
-                {"_id": key},
-                {"$inc": {"count": 1}, "$setOnInsert": {"windowStart": now}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-            count, ends = _count(document, now, window)
-            if count == 0:
-                # The stored window was over: this attempt opens a new one.
+            for _ in range(_RACES):
                 document = self._collection.find_one_and_update(
-                    {"_id": key},
-                    {"$set": {"count": 1, "windowStart": now}},
+                    {"_id": key, "windowStart": {"$gt": cutoff}, "count": {"$type": "number"}},
+                    {"$inc": {"count": 1}},
                     return_document=ReturnDocument.AFTER,
                 )
-                count, ends = _count(document, now, window)
-            self._collection.update_one({"_id": key}, {"$set": {"expiresAt": ends}})
-        return count, ends
+                if document is not None:
+                    return _count(document, now, window)
+                try:
+                    # No document, or one whose window is over (or of another shape).
+                    document = self._collection.find_one_and_update(
+                        {
+                            "_id": key,
+                            "$or": [
+                                {"windowStart": {"$not": {"$gt": cutoff}}},
+                                {"count": {"$not": {"$type": "number"}}},
+                            ],
+                        },
+                        {"$set": {"count": 1, "windowStart": now, "expiresAt": now + window}},
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                    )
+                except DuplicateKeyError:
+                    continue  # another attempt opened the window first: count in it
+                return _count(document, now, window)
+        raise DatabaseFailure("The attempt counter kept changing; the attempt was not counted.")
 
     def release(self, key: str) -> None:
         with database_errors():

@@ -3,16 +3,20 @@ is unique, password hashed), a guest (with a session of its own), and reading on
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from twofactor.domain.accounts import Registration
-from twofactor.domain.model import Kind, Principal
+from twofactor.domain.model import Kind, Principal, RequestInfo
+from twofactor.domain.throttle import Budget
 from twofactor.errors import (
     DatabaseFailure,
     EmailAlreadyRegistered,
     InvalidEmailAddress,
     InvalidName,
+    TooManyRequests,
     UserNotFound,
 )
 from twofactor.security.addresses import parse_email_address
@@ -27,7 +31,9 @@ def kit() -> Kit:
 def register(
     kit: Kit, email: str = "ada@example.com", name: str = "Ada", password: str = PASSWORD
 ) -> Principal:
-    return kit.services.accounts.register(Registration(email=email, password=password, name=name))
+    return kit.services.accounts.register(
+        Registration(email=email, password=password, name=name), REQUEST
+    )
 
 
 # register -----------------------------------------------------------------------------------
@@ -232,3 +238,51 @@ def test_create_guest_with_a_refused_name_is_invalid_name_and_stores_nothing(
 
     assert kit.principals.records == {}
     assert kit.sessions.records == {}
+
+
+# Budgets per client address -----------------------------------------------------------------
+
+SMALL = Budget(2, timedelta(hours=1))
+OTHER_ADDRESS = RequestInfo(ip="198.51.100.9", user_agent=None)
+NO_ADDRESS = RequestInfo(ip=None, user_agent=None)
+
+
+def test_registrations_beyond_the_address_budget_are_refused_and_store_nothing() -> None:
+    kit = build_kit(throttle_register_per_address=SMALL)
+    register(kit, email="a@example.com")
+    with pytest.raises(EmailAlreadyRegistered):  # a taken address counts too: it cost a hash
+        register(kit, email="a@example.com")
+    kit.clock.advance(60)
+
+    with pytest.raises(TooManyRequests) as refused:
+        register(kit, email="b@example.com")
+
+    assert refused.value.code == "TOO_MANY_REQUESTS"
+    assert refused.value.retry_after == 3600 - 60
+    assert len(kit.principals.records) == 1
+    kit.services.accounts.register(Registration("c@example.com", PASSWORD, "C"), OTHER_ADDRESS)
+
+
+def test_guests_beyond_the_address_budget_are_refused_and_store_nothing() -> None:
+    kit = build_kit(throttle_guests_per_address=SMALL)
+    for _ in range(SMALL.limit):
+        kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
+
+    with pytest.raises(TooManyRequests) as refused:
+        kit.services.accounts.create_guest("Visitor", CLIENT, REQUEST)
+
+    assert refused.value.retry_after == 3600
+    assert len(kit.principals.records) == SMALL.limit
+    assert len(kit.sessions.records) == SMALL.limit
+    kit.services.accounts.create_guest("Visitor", CLIENT, OTHER_ADDRESS)
+
+
+def test_requests_from_an_unknown_address_share_no_budget() -> None:
+    kit = build_kit(throttle_register_per_address=SMALL, throttle_guests_per_address=SMALL)
+    for number in range(SMALL.limit * 3):
+        kit.services.accounts.register(
+            Registration(f"u{number}@example.com", PASSWORD, "U"), NO_ADDRESS
+        )
+        kit.services.accounts.create_guest("Visitor", CLIENT, NO_ADDRESS)
+
+    assert len(kit.principals.records) == SMALL.limit * 6

@@ -1,18 +1,18 @@
 """Password sign-in and password step-up over the in-memory fakes: tokens or a two-factor
-challenge, one answer for every wrong credential, the throttling budgets (5 per account, 100 per
-client address, 5 step-ups per user) and what a step-up token carries and how long it is usable."""
+challenge, one answer for every wrong credential, the step-up budget (5 wrong passwords per user)
+and what a step-up token carries and how long it is usable. The sign-in budgets have their own
+module (``test_sign_in_throttle``)."""
 
 from __future__ import annotations
 
 import pyotp
 import pytest
 
-from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
+from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, SETTINGS, Kit, build_kit
 from tests.support.passwords import CHEAP_MEMORY_COST, CHEAP_PARALLELISM, CHEAP_TIME_COST
 from twofactor.domain.authentication import SignInResult
 from twofactor.domain.model import RequestInfo, TotpState, TwoFactorMethod
 from twofactor.domain.sessions import SessionTokens
-from twofactor.domain.throttle import MAX_FAILURES, MAX_FAILURES_PER_ADDRESS, WINDOW
 from twofactor.errors import (
     InvalidCredentials,
     InvalidRequest,
@@ -27,7 +27,9 @@ TOTP = TwoFactorMethod.TOTP
 EMAIL = TwoFactorMethod.EMAIL
 ADA = "ada@example.com"
 WRONG = "not the password"
-ELSEWHERE = RequestInfo(ip="198.51.100.9", user_agent="curl/8.5")
+#: The default budget of wrong step-up passwords per user.
+MAX_FAILURES = SETTINGS.throttle_step_up_per_user.limit
+WINDOW = SETTINGS.throttle_step_up_per_user.window
 
 
 class RecordingHasher(PasswordHasher):
@@ -81,13 +83,6 @@ def enable_two_factor(
 ) -> None:
     totp = TotpState(pyotp.random_base32(), 0, ()) if TOTP in methods else None
     kit.principals.update(principal_id, methods=methods, preferred_method=preferred, totp=totp)
-
-
-def fail(kit: Kit, times: int, email: str = ADA, request: RequestInfo = REQUEST) -> None:
-    """``times`` sign-ins with a wrong password, each answered ``InvalidCredentials``."""
-    for _ in range(times):
-        with pytest.raises(InvalidCredentials):
-            sign_in(kit, password=WRONG, email=email, request=request)
 
 
 # sign_in ------------------------------------------------------------------------------------
@@ -176,141 +171,6 @@ def test_sign_in_of_a_user_without_password_goes_through_the_decoy(kit: Kit) -> 
     assert HASHER.decoys == [PASSWORD]
 
 
-def test_sign_in_refuses_the_sixth_attempt_on_an_account_even_with_the_right_password(
-    kit: Kit,
-) -> None:
-    kit.register()
-    fail(kit, MAX_FAILURES)
-
-    with pytest.raises(TooManyAttempts) as refused:
-        sign_in(kit)
-
-    assert refused.value.retry_after == WINDOW.total_seconds()
-    assert kit.sessions.records == {}
-
-
-def test_sign_in_throttling_of_an_account_follows_it_to_other_addresses(kit: Kit) -> None:
-    kit.register()
-    fail(kit, MAX_FAILURES)
-    kit.clock.advance(60)
-
-    with pytest.raises(TooManyAttempts) as refused:
-        sign_in(kit, request=ELSEWHERE)
-
-    assert refused.value.retry_after == WINDOW.total_seconds() - 60
-
-
-def test_sign_in_throttling_of_an_account_leaves_other_accounts_alone(kit: Kit) -> None:
-    kit.register()
-    bob_id = kit.register(email="bob@example.com", name="Bob")
-    fail(kit, MAX_FAILURES)
-
-    assert access_of(kit, signed_in(kit, email="bob@example.com")).sub == bob_id
-
-
-def test_sign_in_of_an_account_works_again_once_its_window_is_over(kit: Kit) -> None:
-    kit.register()
-    fail(kit, MAX_FAILURES)
-    kit.clock.advance(WINDOW.total_seconds())
-
-    signed_in(kit)
-
-
-def test_sign_in_success_forgets_the_failures_of_the_account(kit: Kit) -> None:
-    kit.register()
-    fail(kit, MAX_FAILURES - 1)
-    signed_in(kit)
-
-    fail(kit, MAX_FAILURES)  # a whole new budget
-    with pytest.raises(TooManyAttempts):
-        sign_in(kit)
-
-
-def test_sign_in_answered_with_a_challenge_also_forgets_the_failures_of_the_account(
-    kit: Kit,
-) -> None:
-    user_id = kit.register()
-    enable_two_factor(kit, user_id, TOTP, preferred=TOTP)
-    fail(kit, MAX_FAILURES - 1)
-    assert sign_in(kit).challenge is not None  # the password is proven: the budget is back
-
-    fail(kit, MAX_FAILURES)
-    with pytest.raises(TooManyAttempts):
-        sign_in(kit)
-
-
-def test_sign_in_answered_with_a_challenge_gives_back_the_address_attempt(kit: Kit) -> None:
-    user_id = kit.register()
-    enable_two_factor(kit, user_id, TOTP, preferred=TOTP)
-    for number in range(MAX_FAILURES_PER_ADDRESS - 1):
-        fail(kit, 1, email=f"nobody{number}@example.com")
-
-    for _ in range(3):
-        assert sign_in(kit).challenge is not None
-
-    fail(kit, 1, email="somebody@example.com")  # the hundredth failure is still allowed
-    with pytest.raises(TooManyAttempts):
-        sign_in(kit)
-
-
-def test_sign_in_throttles_unknown_emails_like_accounts(kit: Kit) -> None:
-    fail(kit, MAX_FAILURES, email="nobody@example.com")
-
-    with pytest.raises(TooManyAttempts):
-        sign_in(kit, email="nobody@example.com")
-
-
-def test_sign_in_refuses_an_address_after_a_hundred_failures_on_any_accounts(kit: Kit) -> None:
-    kit.register()
-    for number in range(MAX_FAILURES_PER_ADDRESS):
-        fail(kit, 1, email=f"nobody{number}@example.com")
-
-    with pytest.raises(TooManyAttempts) as refused:
-        sign_in(kit)
-    assert refused.value.retry_after == WINDOW.total_seconds()
-
-    result = sign_in(kit, request=ELSEWHERE)  # the budget is the address's, not the account's
-    assert result.tokens is not None
-
-
-def test_sign_in_from_a_shared_address_gives_back_its_attempt_on_success(kit: Kit) -> None:
-    kit.register()
-    for number in range(MAX_FAILURES_PER_ADDRESS - 1):
-        fail(kit, 1, email=f"nobody{number}@example.com")
-
-    for _ in range(3):  # each success gives its own attempt back: the address stays at 99
-        signed_in(kit)
-
-    fail(kit, 1, email="somebody@example.com")  # the hundredth failure is still allowed
-    with pytest.raises(TooManyAttempts):
-        sign_in(kit)
-
-
-def test_sign_in_keeps_a_wrong_password_counted_on_the_address_too(kit: Kit) -> None:
-    for number in range(MAX_FAILURES_PER_ADDRESS):
-        fail(kit, 1, email=f"nobody{number}@example.com", request=ELSEWHERE)
-    kit.register()
-
-    signed_in(kit)  # another address: untouched
-    with pytest.raises(TooManyAttempts):
-        sign_in(kit, request=ELSEWHERE)
-
-
-def test_sign_in_refused_by_the_address_budget_does_not_spend_the_account_budget(
-    kit: Kit,
-) -> None:
-    kit.register()
-    for number in range(MAX_FAILURES_PER_ADDRESS):
-        fail(kit, 1, email=f"nobody{number}@example.com")
-    for _ in range(MAX_FAILURES):  # the right password, refused by the address's budget
-        with pytest.raises(TooManyAttempts):
-            sign_in(kit)
-
-    result = sign_in(kit, request=ELSEWHERE)  # the right password, from a fresh address
-
-    assert result.tokens is not None
-
-
 # step_up ------------------------------------------------------------------------------------
 
 
@@ -335,7 +195,7 @@ def test_step_up_of_a_guest_ignores_a_password_and_counts_no_attempt(kit: Kit) -
 
     assert result.step_up is not None
     assert kit.services.tokens.verify_step_up(result.step_up.token).amr == ()
-    assert kit.attempts.windows == {}
+    assert [key for key in kit.attempts.windows if key.startswith("step-up:")] == []
 
 
 def test_step_up_of_a_user_without_password_is_no_password_provider(kit: Kit) -> None:

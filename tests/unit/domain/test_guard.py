@@ -4,19 +4,25 @@ the step-up was not consumed, the user has a password identity whose hash can be
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
 from twofactor.domain.alerts import LocaleRequest
 from twofactor.domain.guard import SecurityChangeGuard, SecurityChangeRequest
+from twofactor.domain.throttle import Budget, Throttle
 from twofactor.errors import (
     DatabaseFailure,
     HashFailure,
     NoPasswordProvider,
     StepUpTokenInvalid,
+    TooManyRequests,
     UserNotFound,
 )
 from twofactor.security.tokens import AccessClaims, StepUpClaims
+
+BUDGET = Budget(3, timedelta(hours=1))
 
 
 @pytest.fixture
@@ -26,7 +32,8 @@ def kit() -> Kit:
 
 @pytest.fixture
 def guard(kit: Kit) -> SecurityChangeGuard:
-    return SecurityChangeGuard(kit.principals, kit.passwords)
+    budget = Throttle(kit.attempts, kit.clock, BUDGET, TooManyRequests)
+    return SecurityChangeGuard(kit.principals, kit.passwords, budget)
 
 
 def session_of(kit: Kit, principal_id: str) -> AccessClaims:
@@ -219,3 +226,69 @@ def test_a_security_change_request_carries_the_language_it_asks_for(kit: Kit) ->
     )
 
     assert request.language == LocaleRequest(requested="de", accept_language="fr-CH, fr;q=0.9")
+
+
+# The budget of security changes -------------------------------------------------------------
+
+
+def budget_count(kit: Kit, user_id: str) -> int:
+    return kit.attempts.windows.get(f"security-changes:{user_id}", (0, None))[0]
+
+
+def test_check_counts_each_request_on_the_users_budget_and_refuses_beyond_it(
+    kit: Kit, guard: SecurityChangeGuard
+) -> None:
+    user_id = kit.register()
+    access = session_of(kit, user_id)
+    for _ in range(BUDGET.limit):
+        guard.check(change(access, step_up_for(kit, access)))
+    kit.clock.advance(600)
+
+    with pytest.raises(TooManyRequests) as refused:
+        guard.check(change(access, step_up_for(kit, access)))
+
+    assert refused.value.code == "TOO_MANY_REQUESTS"
+    assert refused.value.retry_after == BUDGET.window.total_seconds() - 600
+
+
+def test_check_counts_nothing_for_a_step_up_that_is_not_the_users(
+    kit: Kit, guard: SecurityChangeGuard
+) -> None:
+    # Only a caller holding the user's credentials can spend the user's budget.
+    user_id = kit.register()
+    access, other = session_of(kit, user_id), session_of(kit, user_id)
+    for _ in range(BUDGET.limit * 2):
+        with pytest.raises(StepUpTokenInvalid):
+            guard.check(change(access, step_up_for(kit, other)))
+        with pytest.raises(StepUpTokenInvalid):
+            guard.check(change(access, step_up_for(kit, access, generation=7)))
+
+    assert budget_count(kit, user_id) == 0
+    guard.check(change(access, step_up_for(kit, access)))
+
+
+def test_check_again_in_the_same_request_counts_nothing(
+    kit: Kit, guard: SecurityChangeGuard
+) -> None:
+    user_id = kit.register()
+    access = session_of(kit, user_id)
+    request = change(access, step_up_for(kit, access))
+
+    guard.check(request)
+    for _ in range(BUDGET.limit * 2):
+        guard.check(request, count=False)
+
+    assert budget_count(kit, user_id) == 1
+
+
+def test_check_refuses_over_budget_before_looking_at_the_password(
+    kit: Kit, guard: SecurityChangeGuard
+) -> None:
+    user_id = kit.register()
+    access = session_of(kit, user_id)
+    for _ in range(BUDGET.limit):
+        guard.check(change(access, step_up_for(kit, access)))
+    kit.principals.update(user_id, password_hash=None)
+
+    with pytest.raises(TooManyRequests):
+        guard.check(change(access, step_up_for(kit, access)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.support.domain_kit import Kit, build_kit
@@ -11,7 +13,7 @@ from twofactor.domain.alert_delivery import AlertDelivery
 from twofactor.domain.alerts import AlertKind, AlertPolicy
 from twofactor.domain.metrics import AlertEvent, budget_of
 from twofactor.domain.model import TwoFactorMethod
-from twofactor.domain.throttle import MAX_FAILURES, Throttle
+from twofactor.domain.throttle import Budget, Throttle
 from twofactor.errors import PostCommitSideEffectFailure, TooManyAttempts
 
 LABELS = {TwoFactorMethod.TOTP: "authenticator app", TwoFactorMethod.EMAIL: "email codes"}
@@ -24,8 +26,9 @@ def test_a_throttle_key_reports_only_its_kind_never_the_address_or_account() -> 
 
 def test_a_refused_attempt_is_reported_with_its_budget_and_allowed_ones_are_not() -> None:
     metrics = RecordingMetrics()
-    throttle = Throttle(FakeAttemptCounter(), FrozenClock(), metrics=metrics)
-    for _ in range(MAX_FAILURES):
+    budget = Budget(5, timedelta(minutes=15))
+    throttle = Throttle(FakeAttemptCounter(), FrozenClock(), budget, metrics=metrics)
+    for _ in range(budget.limit):
         throttle.reserve("login-account:abc", "login-address:203.0.113.7")
     assert metrics.throttled_budgets == []
 

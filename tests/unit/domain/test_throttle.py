@@ -1,5 +1,5 @@
-"""Throttling of guesses: counted before the guess is checked, five per key in a fifteen-minute
-window from its first attempt, then ``TooManyAttempts`` until the window ends."""
+"""Throttling: counted before the attempt is checked, a budget of attempts per key in a window
+from its first attempt, then a 429 (``TooManyAttempts`` or ``TooManyRequests``) until it ends."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 
 from tests.support.fakes import FakeAttemptCounter, FrozenClock
-from twofactor.domain.throttle import MAX_FAILURES, MAX_FAILURES_PER_ADDRESS, WINDOW, Throttle
-from twofactor.errors import DatabaseFailure, TooManyAttempts
+from twofactor.domain.throttle import Budget, Throttle
+from twofactor.errors import DatabaseFailure, TooManyAttempts, TooManyRequests
 
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
 KEY = "user:0123456789abcdef01234567"
 OTHER = "user:76543210fedcba9876543210"
 
@@ -27,7 +29,7 @@ def counter() -> FakeAttemptCounter:
 
 @pytest.fixture
 def throttle(counter: FakeAttemptCounter, clock: FrozenClock) -> Throttle:
-    return Throttle(counter, clock)
+    return Throttle(counter, clock, Budget(MAX_FAILURES, WINDOW))
 
 
 def use_up(throttle: Throttle, *keys: str, times: int = MAX_FAILURES) -> None:
@@ -35,10 +37,12 @@ def use_up(throttle: Throttle, *keys: str, times: int = MAX_FAILURES) -> None:
         throttle.reserve(*keys)
 
 
-def test_the_budgets_are_five_per_key_and_a_hundred_per_address_per_fifteen_minutes() -> None:
-    assert MAX_FAILURES == 5
-    assert MAX_FAILURES_PER_ADDRESS == 100
-    assert timedelta(minutes=15) == WINDOW
+@pytest.mark.parametrize(("limit", "seconds"), [(0, 60), (-1, 60), (5, 0), (5, 0.5)])
+def test_a_budget_allows_at_least_one_attempt_in_at_least_a_second(
+    limit: int, seconds: float
+) -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Budget(limit, timedelta(seconds=seconds))
 
 
 def test_reserve_counts_the_attempt_before_anything_is_checked(
@@ -170,14 +174,43 @@ def test_release_of_a_key_never_counted_is_harmless(
     use_up(throttle, KEY)
 
 
-def test_a_throttle_can_have_a_higher_limit(
+def test_a_throttle_can_have_a_higher_limit_and_a_longer_window(
     counter: FakeAttemptCounter, clock: FrozenClock
 ) -> None:
-    shared = Throttle(counter, clock, max_failures=MAX_FAILURES_PER_ADDRESS)
+    shared = Throttle(counter, clock, Budget(100, timedelta(hours=1)))
 
-    use_up(shared, KEY, times=MAX_FAILURES_PER_ADDRESS)
-    with pytest.raises(TooManyAttempts):
+    use_up(shared, KEY, times=100)
+    with pytest.raises(TooManyAttempts) as refused:
         shared.reserve(KEY)
+
+    assert refused.value.retry_after == 3600
+
+
+def test_a_throttle_of_requests_refuses_with_too_many_requests(
+    counter: FakeAttemptCounter, clock: FrozenClock
+) -> None:
+    registrations = Throttle(counter, clock, Budget(2, WINDOW), TooManyRequests)
+    use_up(registrations, KEY, times=2)
+
+    with pytest.raises(TooManyRequests) as refused:
+        registrations.reserve(KEY)
+
+    assert refused.value.code == "TOO_MANY_REQUESTS"
+    assert not isinstance(refused.value, TooManyAttempts)
+    assert refused.value.retry_after == WINDOW.total_seconds()
+
+
+def test_count_reports_the_attempt_without_refusing_it(
+    throttle: Throttle, clock: FrozenClock
+) -> None:
+    use_up(throttle, KEY)
+    clock.advance(100)
+
+    counted = throttle.count(KEY)
+
+    assert (counted.key, counted.count, counted.over) == (KEY, MAX_FAILURES + 1, True)
+    assert counted.retry_after == WINDOW.total_seconds() - 100
+    assert throttle.refuse(counted).retry_after == counted.retry_after
 
 
 def test_a_failing_counter_fails_the_attempt(

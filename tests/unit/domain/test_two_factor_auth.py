@@ -7,17 +7,19 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
+from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, SETTINGS, Kit, build_kit
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import TotpState, TwoFactorMethod
 from twofactor.domain.sessions import SessionTokens
-from twofactor.domain.throttle import MAX_FAILURES, WINDOW
 from twofactor.domain.verification import Proof
 from twofactor.errors import InvalidTwoFactorCode, TooManyAttempts, TwoFactorTokenInvalid
 from twofactor.security import otp
 from twofactor.security.tokens import AccessClaims, TwoFactorClaims
 
 TOTP = TwoFactorMethod.TOTP
+#: The default budget of wrong codes per 2FA token and per user (the same for both).
+MAX_FAILURES = SETTINGS.throttle_two_factor_codes_per_user.limit
+WINDOW = SETTINGS.throttle_two_factor_codes_per_user.window
 EMAIL = TwoFactorMethod.EMAIL
 ADA = "ada@example.com"
 BOB = "bob@example.com"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from tests.support.domain_kit import Kit, build_kit
+from tests.support.domain_kit import SETTINGS, Kit, build_kit
 from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import Principal, TotpState, TwoFactorMethod
-from twofactor.domain.throttle import MAX_FAILURES, WINDOW, Throttle
+from twofactor.domain.throttle import Throttle
 from twofactor.domain.verification import Proof, SecondFactorVerifier
 from twofactor.errors import InvalidTwoFactorCode, TooManyAttempts
 from twofactor.factors import registry as factor_registry
@@ -18,8 +18,11 @@ from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.security import otp
 
 TOTP = TwoFactorMethod.TOTP
+#: The default budget of wrong codes per 2FA token and per user (the same for both).
+MAX_FAILURES = SETTINGS.throttle_two_factor_codes_per_user.limit
+WINDOW = SETTINGS.throttle_two_factor_codes_per_user.window
 EMAIL = TwoFactorMethod.EMAIL
-KEYS = ("2fa-token:some-jti", "user:some-user")
+TOKEN = "some-jti"
 #: A fixed secret on a frozen clock: every code, right or wrong, is the same on every run.
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 #: One cheap argon2id hasher for the module (tests only): building one hashes a decoy.
@@ -39,7 +42,8 @@ def verifier(kit: Kit) -> SecondFactorVerifier:
     return SecondFactorVerifier(
         factor_registry(kit.principals, kit.passwords, kit.settings.hash_key),
         EmailCodeFactor(kit.principals, kit.settings.hash_key),
-        Throttle(kit.attempts, kit.clock),
+        Throttle(kit.attempts, kit.clock, kit.settings.throttle_two_factor_codes_per_token),
+        Throttle(kit.attempts, kit.clock, kit.settings.throttle_two_factor_codes_per_user),
         kit.clock,
     )
 
@@ -77,14 +81,16 @@ def other_than(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def count(kit: Kit, key: str) -> int:
-    return kit.attempts.windows.get(key, (0, None))[0]
+def counts(kit: Kit, user_id: str) -> list[int]:
+    """The attempts counted on the 2FA token's key and on the user's."""
+    keys = (f"2fa-token:{TOKEN}", f"user:{user_id}")
+    return [kit.attempts.windows.get(key, (0, None))[0] for key in keys]
 
 
 def fail(verifier: SecondFactorVerifier, principal: Principal, times: int) -> None:
     for _ in range(times):
         with pytest.raises(InvalidTwoFactorCode):
-            verifier.prove(principal, Proof(TOTP, "000000"), KEYS)
+            verifier.prove(principal, Proof(TOTP, "000000"), TOKEN)
 
 
 # prove --------------------------------------------------------------------------------------
@@ -95,7 +101,7 @@ def test_prove_accepts_a_totp_code_consumes_its_step_and_names_otp(
 ) -> None:
     user_id, secret = user_with(kit, TOTP)
 
-    amr = verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), KEYS)
+    amr = verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), TOKEN)
 
     assert amr == "otp"
     totp = current(kit, user_id).totp
@@ -108,7 +114,7 @@ def test_prove_accepts_an_email_code_consumes_it_and_names_email(
 ) -> None:
     user_id, _ = user_with(kit, EMAIL)
 
-    amr = verifier.prove(current(kit, user_id), Proof(EMAIL, mailed_code(kit, user_id)), KEYS)
+    amr = verifier.prove(current(kit, user_id), Proof(EMAIL, mailed_code(kit, user_id)), TOKEN)
 
     assert amr == "email"
     assert kit.principals.records[user_id].email_code is None
@@ -117,10 +123,10 @@ def test_prove_accepts_an_email_code_consumes_it_and_names_email(
 def test_prove_refuses_a_code_it_accepted_before(kit: Kit, verifier: SecondFactorVerifier) -> None:
     user_id, secret = user_with(kit, TOTP)
     code = totp_code(kit, secret)
-    verifier.prove(current(kit, user_id), Proof(TOTP, code), KEYS)
+    verifier.prove(current(kit, user_id), Proof(TOTP, code), TOKEN)
 
     with pytest.raises(InvalidTwoFactorCode):
-        verifier.prove(current(kit, user_id), Proof(TOTP, code), KEYS)
+        verifier.prove(current(kit, user_id), Proof(TOTP, code), TOKEN)
 
 
 def test_prove_refuses_a_code_of_a_method_the_user_has_not_enabled(
@@ -130,7 +136,7 @@ def test_prove_refuses_a_code_of_a_method_the_user_has_not_enabled(
     code = mailed_code(kit, user_id)
 
     with pytest.raises(InvalidTwoFactorCode):
-        verifier.prove(current(kit, user_id), Proof(EMAIL, code), KEYS)
+        verifier.prove(current(kit, user_id), Proof(EMAIL, code), TOKEN)
 
 
 def test_prove_counts_the_attempt_on_every_key_before_checking(
@@ -139,9 +145,9 @@ def test_prove_counts_the_attempt_on_every_key_before_checking(
     user_id, _ = user_with(kit, TOTP)
 
     with pytest.raises(InvalidTwoFactorCode):
-        verifier.prove(current(kit, user_id), Proof(TOTP, "000000"), KEYS)
+        verifier.prove(current(kit, user_id), Proof(TOTP, "000000"), TOKEN)
 
-    assert [count(kit, key) for key in KEYS] == [1, 1]
+    assert counts(kit, user_id) == [1, 1]
 
 
 def test_prove_keeps_wrong_codes_counted_and_refuses_the_sixth_attempt(
@@ -151,7 +157,7 @@ def test_prove_keeps_wrong_codes_counted_and_refuses_the_sixth_attempt(
     fail(verifier, current(kit, user_id), MAX_FAILURES)
 
     with pytest.raises(TooManyAttempts) as refused:
-        verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), KEYS)
+        verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), TOKEN)
 
     assert refused.value.retry_after == WINDOW.total_seconds()
 
@@ -164,9 +170,10 @@ def test_a_throttled_attempt_does_not_spend_the_code(
     fail(verifier, current(kit, user_id), MAX_FAILURES)
 
     with pytest.raises(TooManyAttempts):
-        verifier.prove(current(kit, user_id), Proof(EMAIL, code), KEYS)
+        verifier.prove(current(kit, user_id), Proof(EMAIL, code), TOKEN)
 
-    assert verifier.prove(current(kit, user_id), Proof(EMAIL, code), ("other-key",)) == "email"
+    kit.attempts.windows.clear()  # as if the budget's window were over, the code still valid
+    assert verifier.prove(current(kit, user_id), Proof(EMAIL, code), TOKEN) == "email"
 
 
 def test_a_success_forgets_the_counts_of_every_key(
@@ -175,9 +182,9 @@ def test_a_success_forgets_the_counts_of_every_key(
     user_id, secret = user_with(kit, TOTP)
     fail(verifier, current(kit, user_id), MAX_FAILURES - 1)
 
-    verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), KEYS)
+    verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), TOKEN)
 
-    assert [count(kit, key) for key in KEYS] == [0, 0]
+    assert counts(kit, user_id) == [0, 0]
     fail(verifier, current(kit, user_id), MAX_FAILURES)  # a whole new budget
 
 
@@ -187,9 +194,9 @@ def test_a_success_leaves_keys_it_was_not_given_counted(
     user_id, secret = user_with(kit, TOTP)
     fail(verifier, current(kit, user_id), 2)
 
-    verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), KEYS[1:])
+    verifier.prove(current(kit, user_id), Proof(TOTP, totp_code(kit, secret)), None)
 
-    assert [count(kit, key) for key in KEYS] == [2, 0]
+    assert counts(kit, user_id) == [2, 0]
 
 
 # use_recovery_code --------------------------------------------------------------------------
@@ -200,13 +207,13 @@ def test_use_recovery_code_accepts_an_unused_code_once_and_names_recovery(
 ) -> None:
     user_id, _ = user_with(kit, TOTP)
 
-    assert verifier.use_recovery_code(current(kit, user_id), RECOVERY_CODES[1], KEYS) == "recovery"
+    assert verifier.use_recovery_code(current(kit, user_id), RECOVERY_CODES[1], TOKEN) == "recovery"
 
     totp = current(kit, user_id).totp
     assert totp is not None
     assert totp.recovery_code_hashes == RECOVERY_HASHES[:1]
     with pytest.raises(InvalidTwoFactorCode):
-        verifier.use_recovery_code(current(kit, user_id), RECOVERY_CODES[1], KEYS)
+        verifier.use_recovery_code(current(kit, user_id), RECOVERY_CODES[1], TOKEN)
 
 
 def test_use_recovery_code_shares_the_budget_of_the_other_proofs(
@@ -216,7 +223,7 @@ def test_use_recovery_code_shares_the_budget_of_the_other_proofs(
     fail(verifier, current(kit, user_id), MAX_FAILURES)
 
     with pytest.raises(TooManyAttempts):
-        verifier.use_recovery_code(current(kit, user_id), RECOVERY_CODES[0], KEYS)
+        verifier.use_recovery_code(current(kit, user_id), RECOVERY_CODES[0], TOKEN)
 
     totp = current(kit, user_id).totp
     assert totp is not None
@@ -229,9 +236,9 @@ def test_use_recovery_code_with_a_wrong_code_keeps_it_counted(
     user_id, _ = user_with(kit, TOTP)
 
     with pytest.raises(InvalidTwoFactorCode):
-        verifier.use_recovery_code(current(kit, user_id), "AAAA-BBBB-CCCC-DDDD", KEYS)
+        verifier.use_recovery_code(current(kit, user_id), "AAAA-BBBB-CCCC-DDDD", TOKEN)
 
-    assert [count(kit, key) for key in KEYS] == [1, 1]
+    assert counts(kit, user_id) == [1, 1]
 
 
 # require_email_code -------------------------------------------------------------------------
@@ -244,10 +251,10 @@ def test_require_email_code_proves_the_mailbox_whatever_the_second_factors(
     user_id, _ = user_with(kit, *methods)
     code = mailed_code(kit, user_id)
 
-    verifier.require_email_code(current(kit, user_id), code, KEYS)
+    verifier.require_email_code(current(kit, user_id), code, TOKEN)
 
     assert kit.principals.records[user_id].email_code is None
-    assert [count(kit, key) for key in KEYS] == [0, 0]
+    assert counts(kit, user_id) == [0, 0]
 
 
 def test_require_email_code_refuses_a_wrong_code_and_keeps_it_counted(
@@ -257,9 +264,9 @@ def test_require_email_code_refuses_a_wrong_code_and_keeps_it_counted(
     code = mailed_code(kit, user_id)
 
     with pytest.raises(InvalidTwoFactorCode):
-        verifier.require_email_code(current(kit, user_id), other_than(code), KEYS)
+        verifier.require_email_code(current(kit, user_id), other_than(code), TOKEN)
 
-    assert [count(kit, key) for key in KEYS] == [1, 1]
+    assert counts(kit, user_id) == [1, 1]
     assert kit.principals.records[user_id].email_code is not None
 
 
@@ -268,7 +275,7 @@ def test_require_email_code_is_throttled(kit: Kit, verifier: SecondFactorVerifie
     code = mailed_code(kit, user_id)
     for _ in range(MAX_FAILURES):
         with pytest.raises(InvalidTwoFactorCode):
-            verifier.require_email_code(current(kit, user_id), other_than(code), KEYS)
+            verifier.require_email_code(current(kit, user_id), other_than(code), TOKEN)
 
     with pytest.raises(TooManyAttempts):
-        verifier.require_email_code(current(kit, user_id), code, KEYS)
+        verifier.require_email_code(current(kit, user_id), code, TOKEN)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pymongo import MongoClient
 from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
 
 from tests.support.secantus import free_port
-from twofactor.domain.throttle import MAX_FAILURES, WINDOW, Throttle
+from twofactor.domain.throttle import Budget, Throttle
 from twofactor.errors import DatabaseFailure, TooManyAttempts
 from twofactor.store.database import Document
 from twofactor.store.throttle import AttemptStore
 
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+BUDGET = Budget(MAX_FAILURES, WINDOW)
 #: Whole milliseconds: what MongoDB stores comes back unchanged.
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -63,7 +68,7 @@ def clock() -> SteppedClock:
 
 @pytest.fixture
 def throttle(counter: AttemptStore, clock: SteppedClock) -> Throttle:
-    return Throttle(counter, clock)
+    return Throttle(counter, clock, BUDGET)
 
 
 # The counter -------------------------------------------------------------------------------
@@ -166,6 +171,72 @@ def test_a_counter_document_of_another_shape_counts_as_no_failures(
     assert counter.failures("user:ada", START, WINDOW) == (0, START + WINDOW)
 
 
+class RacedCollection:
+    """The real collection, where another process opens the new window just before this one
+    writes its own (the interleaving two failures at the end of a window can take)."""
+
+    def __init__(self, real: Collection[Document], racer: Callable[[], object]) -> None:
+        self._real = real
+        self._racer: Callable[[], object] | None = racer
+
+    def find_one_and_update(self, query: Document, update: Document, **options: Any) -> Any:
+        if self._racer is not None and "windowStart" in update.get("$set", {}):
+            racer, self._racer = self._racer, None
+            racer()
+        return self._real.find_one_and_update(query, update, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_two_attempts_racing_at_the_end_of_a_window_are_both_counted(
+    collection: Collection[Document],
+) -> None:
+    AttemptStore(collection).record_attempt("user:ada", START, WINDOW)
+    later = START + WINDOW + timedelta(seconds=1)
+    other = AttemptStore(collection)
+    raced = RacedCollection(collection, lambda: other.record_attempt("user:ada", later, WINDOW))
+
+    mine = AttemptStore(raced).record_attempt("user:ada", later, WINDOW)  # type: ignore[arg-type]
+
+    assert mine == (2, later + WINDOW)  # counted in the window the other one opened
+    stored = collection.find_one({"_id": "user:ada"})
+    assert stored is not None
+    assert (stored["count"], stored["windowStart"]) == (2, later)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"count": 3},
+        {"windowStart": START},
+        {"count": "3", "windowStart": START},
+        {"count": 3, "windowStart": "2030-01-02T03:04:05Z"},
+    ],
+)
+def test_an_attempt_on_a_counter_of_another_shape_opens_a_new_window(
+    counter: AttemptStore, collection: Collection[Document], stored: Document
+) -> None:
+    collection.insert_one({"_id": "user:ada", **stored})
+    assert counter.record_attempt("user:ada", START, WINDOW) == (1, START + WINDOW)
+    assert counter.record_attempt("user:ada", START, WINDOW) == (2, START + WINDOW)
+
+
+class AlwaysTakenCollection:
+    """A collection whose key is always taken by a writer that is never seen: the bound."""
+
+    def find_one_and_update(self, *args: object, **kwargs: object) -> Document | None:
+        if kwargs.get("upsert"):
+            raise DuplicateKeyError("E11000 duplicate key")
+        return None
+
+
+def test_a_counter_that_never_settles_is_a_database_failure() -> None:
+    counter = AttemptStore(AlwaysTakenCollection())  # type: ignore[arg-type]
+    with pytest.raises(DatabaseFailure):
+        counter.record_attempt("user:ada", START, WINDOW)
+
+
 def test_an_unreachable_database_is_a_database_failure() -> None:
     # pymongo waits about 0.5 s per operation however low the timeouts: two operations only.
     client: MongoClient[Document] = MongoClient(
@@ -254,7 +325,7 @@ def test_a_success_forgets_the_failures_of_its_key(throttle: Throttle) -> None:
 def test_a_success_on_a_shared_key_gives_back_only_its_own_attempt(
     counter: AttemptStore, clock: SteppedClock
 ) -> None:
-    address = Throttle(counter, clock, max_failures=3)
+    address = Throttle(counter, clock, Budget(3, WINDOW))
     fail(address, 2, "address:192.0.2.1")
     address.reserve("address:192.0.2.1")
     address.release("address:192.0.2.1")
@@ -290,8 +361,8 @@ def test_the_throttle_reads_attempts_recorded_by_another_instance(
     collection: Collection[Document], clock: SteppedClock
 ) -> None:
     # Every server process has its own Throttle; the database is what they share.
-    first = Throttle(AttemptStore(collection), clock)
-    second = Throttle(AttemptStore(collection), clock)
+    first = Throttle(AttemptStore(collection), clock, BUDGET)
+    second = Throttle(AttemptStore(collection), clock, BUDGET)
     fail(first, MAX_FAILURES, "user:ada")
     with pytest.raises(TooManyAttempts):
         second.reserve("user:ada")

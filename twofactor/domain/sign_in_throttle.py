@@ -1,0 +1,96 @@
+"""Sign-in throttling that locks the attacker, not the victim (OWASP Authentication Cheat
+Sheet, "Protect against automated attacks"; ASVS 2.2.1).
+
+Three budgets, each counted before the password is checked, so a burst cannot exceed one:
+
+- **per account and client address** (tight): one address guessing one account's password.
+  It locks the guesser's address for that account only.
+- **per account** (looser, failures only): many addresses guessing one account. A correct
+  password gives its attempt back and clears it, so only failures add up; the window is fixed,
+  so even a distributed attack locks the account for one window at most, never for good.
+- **per client address** (generous): one address trying many accounts. Many honest users may
+  share an address (an office behind NAT, a carrier gateway), so when it is over budget a
+  sign-in is still checked if that account has no recent failure from that address: a correct
+  password succeeds, a wrong one is refused like the rest.
+
+A refused attempt is counted only on the budget that refused it: it was no guess, so it spends
+nothing of the account's budget (an attacker locked on their own address cannot lock the victim
+through it). An unknown client address has no address budgets (one bucket shared by every
+such client would lock them all out together); the account budget still holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twofactor.domain.throttle import Count, Throttle
+from twofactor.errors import TooManyRequests
+
+
+@dataclass(frozen=True)
+class SignInBudgets:
+    per_account: Throttle
+    per_account_address: Throttle
+    per_address: Throttle
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """The counts one admitted sign-in holds; tell it how the password check went."""
+
+    budgets: SignInBudgets
+    account: str
+    account_address: str | None
+    #: Set when the address is over its budget and this attempt was let through to the check.
+    address_over: Count | None
+    address: str | None
+
+    def succeeded(self) -> None:
+        """A correct password: the personal keys start afresh, the shared one gets its attempt
+        back (it stays a budget of failures)."""
+        self.budgets.per_account.forget(self.account)
+        if self.account_address is not None:
+            self.budgets.per_account_address.forget(self.account_address)
+        if self.address is not None:
+            self.budgets.per_address.release(self.address)
+
+    def failed(self) -> TooManyRequests | None:
+        """A wrong password stays counted everywhere; over the address budget it is answered
+        like any refusal (the error to raise), else ``None`` (answer "invalid credentials")."""
+        if self.address_over is not None:
+            return self.budgets.per_address.refuse(self.address_over)
+        return None
+
+
+class SignInThrottle:
+    def __init__(self, budgets: SignInBudgets) -> None:
+        self._budgets = budgets
+
+    def admit(self, account_key: str, ip: str | None) -> SignInAttempt:
+        """Count the attempt on every budget, or raise ``TooManyAttempts`` without a check."""
+        budgets = self._budgets
+        if ip is None:
+            self._count_account(account_key, pair=None)
+            return SignInAttempt(budgets, account_key, None, None, None)
+        pair, address = f"{account_key}|address:{ip}", f"login-address:{ip}"
+        counted_pair = budgets.per_account_address.count(pair)
+        if counted_pair.over:
+            raise budgets.per_account_address.refuse(counted_pair)
+        self._count_account(account_key, pair)
+        counted_address = budgets.per_address.count(address)
+        if not counted_address.over:
+            return SignInAttempt(budgets, account_key, pair, None, address)
+        if counted_pair.count > 1:
+            # Over the address budget only the first attempt on this account from this
+            # address in the window (no failure, none in flight) goes on to the check.
+            budgets.per_account_address.release(pair)
+            budgets.per_account.release(account_key)
+            raise budgets.per_address.refuse(counted_address)
+        return SignInAttempt(budgets, account_key, pair, counted_address, address)
+
+    def _count_account(self, account_key: str, pair: str | None) -> None:
+        counted = self._budgets.per_account.count(account_key)
+        if counted.over:
+            if pair is not None:  # refused, so no guess at this account from that address
+                self._budgets.per_account_address.release(pair)
+            raise self._budgets.per_account.refuse(counted)
