@@ -131,6 +131,8 @@ def parse_email_address(text: str) -> EmailAddress:
             allow_display_name=False,
             allow_empty_local=False,
             globally_deliverable=True,
+            # RFC 5321's 64-octet limit on the local part: longer ones are refused by mail servers.
+            strict=True,
         )
     except EmailNotValidError as error:
         raise AddressRefused(Problem.SYNTAX, str(error)) from None

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 ACCESS = "{access}"
 STEP_UP = "{step_up}"
 EXISTING_EMAIL = "{email}"
+#: The shared account's address in capitals: the same account by the comparison key.
+EXISTING_EMAIL_UPPER = "{EMAIL}"
 
 JSON = "application/json"
 LIMIT = 64 * 1024
@@ -432,6 +434,94 @@ HEADERS = [
     ),
 ]
 
+# --- addresses ----------------------------------------------------------------------------------
+
+INVALID_ADDRESS = (400, "INVALID_EMAIL_ADDRESS")
+CYRILLIC_A = "\u0430"
+#: Addresses that can never be an account's: refused at registration, and answered at sign-in
+#: exactly like a wrong password (no lookup, no hash, no budget spent).
+REFUSED_ADDRESSES = {
+    "list": "a@example.com, eve@elsewhere.example",
+    "list-semicolon": "a@example.com; eve@elsewhere.example",
+    "display-name": "Eve <eve@elsewhere.example>",
+    "display-name-quoted": '"Ada" <ada@example.com>',
+    "crlf-bcc": "ada@example.com\r\nBcc: eve@elsewhere.example",
+    "lf": "ada@example.com\n",
+    "nul": "ada\x00@example.com",
+    "zero-width-space": "ada\u200b@example.com",
+    "zero-width-joiner": "a\u200dda@example.com",
+    "bidi-override": "\u202eada@example.com",
+    "soft-hyphen": "ada\u00ad@example.com",
+    "trailing-dot-domain": "ada@example.com.",
+    "cyrillic-in-latin-domain": "ada@ex" + CYRILLIC_A + "mple.com",
+    "quoted-local-part": '"ada"@example.com',
+    "comment": "ada(comment)@example.com",
+    "ip-literal": "ada@[127.0.0.1]",
+    "ipv6-literal": "ada@[IPv6:::1]",
+    "localhost": "ada@localhost",
+    "no-at-sign": "ada.example.com",
+    "two-at-signs": "ada@eve@example.com",
+    "empty-local-part": "@example.com",
+    "empty": "",
+    "spaces-only": "   ",
+    "local-part-over-64": "a" * 65 + "@example.com",
+    "label-over-63": "ada@" + "b" * 64 + ".com",
+    "dot-dot": "ada..lovelace@example.com",
+}
+
+ADDRESSES = [
+    *(
+        register(f"addr-register-{name}", _registration(email=address), *INVALID_ADDRESS)
+        for name, address in REFUSED_ADDRESSES.items()
+    ),
+    *(
+        login(
+            f"addr-login-{name}",
+            _json({"email": address, "password": PASSWORD}),
+            401,
+            "INVALID_CREDENTIALS",
+        )
+        for name, address in list(REFUSED_ADDRESSES.items())[:12]
+    ),
+    # Spellings of the shared account's own address: the same account, so 409 and nothing new.
+    register(
+        "addr-lookalike-upper-case",
+        b'{"email": "{EMAIL}", "password": %s, "name": "E"}' % _json(PASSWORD),
+        409,
+        "EMAIL_ALREADY_REGISTERED",
+    ),
+]
+
+# --- names --------------------------------------------------------------------------------------
+
+INVALID_NAME = (400, "INVALID_NAME")
+REFUSED_NAMES = {
+    "newline": "Ada\nLovelace",
+    "crlf-header": "Ada\r\nBcc: eve@elsewhere.example",
+    "nul": "Ada\x00",
+    "escape-sequence": "Ada\x1b[31m",
+    "delete-char": "Ada\x7f",
+    "bidi-override": "\u202eAda",
+    "bidi-isolate": "\u2066Ada\u2069",
+    "zero-width-space": "Ada\u200b",
+    "hangul-filler": "\u3164",
+    "blank": "   ",
+    "line-separator": "Ada\u2028",
+}
+
+NAMES = [
+    *(
+        register(
+            f"name-register-{key}", _registration(email="n@example.com", name=name), *INVALID_NAME
+        )
+        for key, name in REFUSED_NAMES.items()
+    ),
+    *(
+        guests(f"name-guest-{key}", _json({"name": name}), *INVALID_NAME)
+        for key, name in list(REFUSED_NAMES.items())[:6]
+    ),
+]
+
 # --- query strings ------------------------------------------------------------------------------
 
 QUERIES = [
@@ -484,6 +574,8 @@ CORPUS: list[Case] = [
     *MEDIA_TYPES,
     *NUMBERS,
     *SHAPES,
+    *ADDRESSES,
+    *NAMES,
     *HEADERS,
     *QUERIES,
     *ROUTING,

@@ -21,6 +21,7 @@ from tests.integration.hostile.cases import (
     ACCESS,
     CORPUS,
     EXISTING_EMAIL,
+    EXISTING_EMAIL_UPPER,
     STEP_UP,
     Case,
 )
@@ -63,6 +64,7 @@ def filled(text: str | bytes, account: Account) -> Any:
         ACCESS: account.access_token,
         STEP_UP: account.step_up_token,
         EXISTING_EMAIL: account.email,
+        EXISTING_EMAIL_UPPER: account.email.upper(),
     }
     for placeholder, value in values.items():
         if isinstance(text, bytes):

@@ -95,6 +95,7 @@ REFUSED = [
     ("ada@@example.com", Problem.SYNTAX),
     ("a@b@example.com", Problem.SYNTAX),
     ("ada..b@example.com", Problem.SYNTAX),
+    ("a" * 65 + "@example.com", Problem.SYNTAX),  # RFC 5321: 64 octets before the @
     (".ada@example.com", Problem.SYNTAX),
     ("ada @example.com", Problem.SYNTAX),
     ("ada@exam_ple.com", Problem.SYNTAX),
