@@ -21,8 +21,9 @@ RequestSource = Callable[[], Request | None]
 
 @dataclass(frozen=True)
 class Budget:
-    """How long a scenario runs: ``duration`` seconds after ``warmup`` seconds, or, with
-    ``requests`` set, that many requests after ``warmup_requests`` ones."""
+    """How long a scenario runs: ``duration`` seconds after ``warmup`` seconds (and at least one
+    measured request per connection), or, with ``requests`` set, that many requests after
+    ``warmup_requests`` ones."""
 
     duration: float = 10.0
     warmup: float = 2.0
@@ -37,7 +38,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
-    commands: float | None = None
+    #: The load generator's own CPU use, in cores: near 1.0 it, not the server, was the limit.
+    client_cpu: float = 0.0
 
     @property
     def count(self) -> int:
@@ -66,17 +68,20 @@ async def run_load(
     budget: Budget,
 ) -> Result:
     result = Result(name, workers)
-    started = time.perf_counter()
-    issued = 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    issued = warm_issued = 0
     # Filled once the warm-up is over: the measured window starts there.
     measured_from: list[float] = []
 
     def take() -> tuple[Request, bool] | None:
-        nonlocal issued
+        nonlocal issued, warm_issued
         now = time.perf_counter()
         if budget.requests is None:
             warm = now - started < budget.warmup
-            if not warm and now - started >= budget.warmup + budget.duration:
+            # A slow scenario (argon2 at 16 connections: seconds per request) still gets at
+            # least one measured request per connection, however short the duration.
+            over = now - started >= budget.warmup + budget.duration
+            if not warm and over and issued - warm_issued >= connections:
                 return None
         else:
             if issued >= budget.warmup_requests + budget.requests:
@@ -86,6 +91,7 @@ async def run_load(
         if request is None:
             return None
         issued += 1
+        warm_issued += warm
         if not warm and not measured_from:
             measured_from.append(now)
         return request, warm
@@ -111,6 +117,8 @@ async def run_load(
             await connection.close()
 
     await asyncio.gather(*(loop() for _ in range(connections)))
+    finished = time.perf_counter()
     if measured_from:
-        result.elapsed = time.perf_counter() - measured_from[0]
+        result.elapsed = finished - measured_from[0]
+    result.client_cpu = (time.process_time() - cpu_started) / (finished - started)
     return result

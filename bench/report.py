@@ -34,19 +34,18 @@ class Report:
             lines += [self.settings, ""]
         lines += [
             "| scenario | workers | req/s | p50 ms | p90 ms | p99 ms | p99/p50 | errors "
-            "| db commands/request |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| db commands/request | client CPU |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for result in self.results:
             lines.append(self._row(result))
         if self.ceiling:
             lines.append(
                 f"| database: raw `find_one` by `_id` ({self.threads} threads) | - | "
-                f"{self.ceiling:,.0f} | | | | | | 1 |"
+                f"{self.ceiling:,.0f} | | | | | | 1 | |"
             )
-            lines.append(
-                f"| database: two reads (half of it) | - | {self.ceiling / 2:,.0f} | | | | | | 2 |"
-            )
+            half = f"{self.ceiling / 2:,.0f}"
+            lines.append(f"| database: two reads (half of it) | - | {half} | | | | | | 2 | |")
         lines += ["", *self._ratios(), ""]
         if self.commands:
             lines.append("Database commands counted on the wire, per request:")
@@ -75,7 +74,7 @@ class Report:
         commands = f"{sum(counted[0].values()) / counted[1]:.2g}" if counted and counted[1] else "-"
         return (
             f"| {result.name} | {result.workers} | {result.rate:,.1f} | {p50:.1f} | {p90:.1f} | "
-            f"{p99:.1f} | {p99 / p50:.1f} | {errors} | {commands} |"
+            f"{p99:.1f} | {p99 / p50:.1f} | {errors} | {commands} | {result.client_cpu:.0%} |"
         )
 
     def _ratios(self) -> list[str]:
