@@ -33,7 +33,7 @@ unit: $(STAMP)
 contract: $(STAMP)
 	$(BIN)/python contract/run_live.py
 
-## The benchmark (bench/README.md): a few minutes; BENCH_ARGS=--quick for about one.
+## The benchmark (bench/README.md): about five minutes; BENCH_ARGS=--quick for about two.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

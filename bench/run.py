@@ -66,7 +66,7 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--pool", type=int, default=8, help="users of 304, login, step-up")
     parser.add_argument("--count-requests", type=int, default=10, help="per scenario, counting")
     parser.add_argument("--output", type=Path, default=HERE / "last-run.md")
-    parser.add_argument("--quick", action="store_true", help="about a minute in all")
+    parser.add_argument("--quick", action="store_true", help="about two minutes in all")
     parser.add_argument("--smoke", action="store_true", help="a handful of requests, 1 worker")
     arguments = parser.parse_args(argv)
     if arguments.quick:
