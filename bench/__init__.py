@@ -1,0 +1,1 @@
+"""The benchmark a user runs: ``make bench`` (``python -m bench``); see ``bench/README.md``."""
