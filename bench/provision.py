@@ -235,12 +235,15 @@ def seeded_users(settings: Settings, count: int) -> list[User]:
     principals = runtime.stores.collections.principals
     # The recovery-code hashes are never checked by a DELETE: one pair serves every user.
     recovery = tuple(cheap_passwords().hash(f"recovery-{n}") for n in range(2))
-    origin = RequestInfo(ip="127.0.0.1", user_agent="bench")
+    # No client address: seeding is not a client, so no per-address budget applies.
+    origin = RequestInfo(ip=None, user_agent="bench")
     users: list[User] = []
     try:
         for _ in range(count):
             email = f"seeded-{uuid.uuid4().hex[:12]}@example.com"
-            principal = services.accounts.register(Registration(email, PASSWORD, "Seeded User"))
+            principal = services.accounts.register(
+                Registration(email, PASSWORD, "Seeded User"), origin
+            )
             signed_in = services.authentication.sign_in(email, PASSWORD, ClientInfo(), origin)
             assert signed_in.tokens is not None
             access = signed_in.tokens.access.token
