@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -26,6 +27,7 @@ from handlers.security import SECURITY_MAP
 from twofactor.clock import Clock, SystemClock
 from twofactor.config import Settings, load_settings_from_environment
 from twofactor.errors import ServiceError
+from twofactor.lifeline import die_with_parent
 from twofactor.logs import configure_logging
 from twofactor.security.passwords import PasswordHasher
 from twofactor.wiring import Runtime, build_runtime
@@ -90,7 +92,14 @@ def create_app(
 
 
 def app_from_environment() -> AsyncApp:
-    """Factory for uvicorn worker processes, which receive their settings as variables."""
+    """Factory for uvicorn worker processes, which receive their settings as variables.
+
+    A worker ends with the supervisor that started it, even a supervisor killed with SIGKILL
+    (see ``twofactor.lifeline``): an orphaned worker would go on serving on the shared socket.
+    """
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        die_with_parent(supervisor.pid)
     configure_logging()
     return create_app(load_settings_from_environment())
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import uvicorn
-
-from twofactor.config import (
-    ConfigError,
-    export_to_environment,
-    load_settings_from_environment,
-)
+from twofactor.config import ConfigError, load_settings_from_environment
 from twofactor.logs import configure_logging
 
 
@@ -40,31 +34,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(host: str | None, port: int | None, workers: int) -> int:
     # Imported here so that ``--help`` stays fast and configuration errors come first.
-    from twofactor import local_mode
-    from twofactor.app import create_app
+    from twofactor import local_mode, serving
 
-    settings, database = local_mode.prepare(load_settings_from_environment())
-    try:
-        options = {
-            "host": host or settings.host,
-            "port": port if port is not None else settings.port,
-            "access_log": False,
-            "log_config": None,
-        }
-        if workers <= 1:
-            uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
-        else:
-            export_to_environment(settings)
-            uvicorn.run(
-                "twofactor.app:app_from_environment",
-                factory=True,
+    def serve_with_database() -> int:
+        settings, database = local_mode.prepare(load_settings_from_environment())
+        try:
+            return serving.serve(
+                settings,
+                host=host or settings.host,
+                port=port if port is not None else settings.port,
                 workers=workers,
-                **options,  # type: ignore[arg-type]
             )
-    finally:
-        if database is not None:
-            database.stop()
-    return 0
+        finally:
+            if database is not None:
+                database.stop()
+
+    return serving.run_until_stopped(serve_with_database)
 
 
 def _retry_alerts() -> int:

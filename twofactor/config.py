@@ -75,6 +75,12 @@ class Settings:
     alert_retry_interval: int = 60
     #: The largest request body accepted, in bytes (413 beyond it, before parsing).
     max_body_size: int = 64 * 1024
+    #: Seconds an idle connection stays open after a response (uvicorn's keep-alive timeout).
+    keep_alive_timeout: int = 5
+    #: Open connections (or requests in progress) per worker beyond which uvicorn answers 503.
+    max_connections: int = 1000
+    #: Seconds a database operation may take before it fails (``DATABASE_FAILURE``).
+    mongodb_timeout: int = 5
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
 
@@ -270,6 +276,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SUPPORT_CONTACT", "support_contact", Text()),
     Variable("ALERT_RETRY_INTERVAL", "alert_retry_interval", Integer(1, 86_400)),
     Variable("MAX_BODY_SIZE", "max_body_size", Integer(1_024, 10 * 1024 * 1024)),
+    Variable("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", Integer(1, 600)),
+    Variable("MAX_CONNECTIONS", "max_connections", Integer(1, 100_000)),
+    Variable("MONGODB_TIMEOUT", "mongodb_timeout", Integer(1, 120)),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
 )

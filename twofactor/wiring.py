@@ -85,7 +85,12 @@ def build_runtime(
     """Everything one process needs; ``passwords`` lets tests use cheap hashing parameters."""
     if settings.mongodb_uri is None or not settings.has_keys:
         raise ValueError("settings must name a database and carry keys (see twofactor.local_mode)")
-    stores = Stores(settings.mongodb_uri, settings.mongodb_database, settings.allowlist_mongodb_uri)
+    stores = Stores(
+        settings.mongodb_uri,
+        settings.mongodb_database,
+        settings.allowlist_mongodb_uri,
+        timeout_seconds=settings.mongodb_timeout,
+    )
     collections = stores.collections
     adapters = Adapters(
         principals=PrincipalStore(collections.principals, FieldCipher(settings.encryption_keys)),
