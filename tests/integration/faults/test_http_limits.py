@@ -34,8 +34,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def connect(served: Served) -> socket.socket:
-    connection = socket.create_connection(("127.0.0.1", served.port), timeout=10)
-    return connection
+    return socket.create_connection(("127.0.0.1", served.port), timeout=10)
 
 
 def read_until_closed(connection: socket.socket) -> bytes:
