@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -63,8 +64,25 @@ class SecantusServer:
     def _options(self) -> list[str]:
         return ["--storage-path", self.storage, "--log-level", "WARNING"]
 
+    def pause(self) -> None:
+        """SIGSTOP: the server still accepts connections (the kernel does) but never answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, storage as it was; ``start()`` again serves the same port."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)

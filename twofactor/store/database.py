@@ -21,7 +21,9 @@ Document = dict[str, object]
 # Every timeout explicit: a request against an unreachable database (refused, or a server that
 # accepts connections but never answers, like a stopped process) fails within a bounded time with
 # a clear 500, instead of hanging for pymongo's defaults (30 s to select a server, no limit on an
-# operation). ``socketTimeoutMS`` (MONGODB_TIMEOUT) bounds each operation on an open connection.
+# operation). ``timeoutMS`` (MONGODB_TIMEOUT) bounds each whole operation: selecting the server,
+# waiting for a pooled connection (under load, requests queue behind connection attempts that
+# never complete), connecting and the exchange itself.
 _CLIENT_OPTIONS: dict[str, Any] = {
     "serverSelectionTimeoutMS": 2_000,
     "connectTimeoutMS": 2_000,
@@ -60,7 +62,7 @@ class Stores:
         *,
         timeout_seconds: int = 5,
     ) -> None:
-        options = _CLIENT_OPTIONS | {"socketTimeoutMS": timeout_seconds * 1_000}
+        options = _CLIENT_OPTIONS | {"timeoutMS": timeout_seconds * 1_000}
         self._client: MongoClient[Document] = MongoClient(uri, **options)
         self._allowlist_client: MongoClient[Document] = (
             MongoClient(allowlist_uri, **options) if allowlist_uri else self._client
