@@ -81,6 +81,8 @@ class Settings:
     max_connections: int = 1000
     #: Seconds a database operation may take before it fails (``DATABASE_FAILURE``).
     mongodb_timeout: int = 5
+    #: Seconds each exchange with the SMTP server may take before the send fails (and is retried).
+    smtp_timeout: int = 10
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
 
@@ -279,6 +281,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", Integer(1, 600)),
     Variable("MAX_CONNECTIONS", "max_connections", Integer(1, 100_000)),
     Variable("MONGODB_TIMEOUT", "mongodb_timeout", Integer(1, 120)),
+    Variable("SMTP_TIMEOUT", "smtp_timeout", Integer(1, 300)),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
 )

@@ -184,6 +184,7 @@ def mail_for(settings: Settings) -> SecurityMail | None:
             settings.smtp_tls,
             settings.smtp_username,
             settings.smtp_password,
+            timeout=settings.smtp_timeout,
         )
     elif settings.embedded_database:
         transport = FileMailer(settings.data_dir / "mail")

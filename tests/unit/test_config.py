@@ -123,6 +123,10 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.support_contact == "support@localhost"
     assert settings.alert_retry_interval == 60
     assert settings.max_body_size == 65_536
+    assert settings.keep_alive_timeout == 5
+    assert settings.max_connections == 1000
+    assert settings.mongodb_timeout == 5
+    assert settings.smtp_timeout == 10
     assert settings.embedded_database is False
 
 
@@ -180,6 +184,10 @@ def test_every_variable_is_read() -> None:
         "SUPPORT_CONTACT": "help@example.com",
         "ALERT_RETRY_INTERVAL": "30",
         "MAX_BODY_SIZE": "4096",
+        "KEEP_ALIVE_TIMEOUT": "75",
+        "MAX_CONNECTIONS": "200",
+        "MONGODB_TIMEOUT": "3",
+        "SMTP_TIMEOUT": "20",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
     }
     assert set(environ) == set(ALL_VARIABLES)
@@ -213,6 +221,10 @@ def test_every_variable_is_read() -> None:
     assert settings.support_contact == "help@example.com"
     assert settings.alert_retry_interval == 30
     assert settings.max_body_size == 4096
+    assert settings.keep_alive_timeout == 75
+    assert settings.max_connections == 200
+    assert settings.mongodb_timeout == 3
+    assert settings.smtp_timeout == 20
     assert settings.embedded_database is True
 
 
@@ -256,6 +268,10 @@ INTEGER_RANGES = [
     ("PORT", 0, 65_535),
     ("ALERT_RETRY_INTERVAL", 1, 86_400),
     ("MAX_BODY_SIZE", 1_024, 10 * 1024 * 1024),
+    ("KEEP_ALIVE_TIMEOUT", 1, 600),
+    ("MAX_CONNECTIONS", 1, 100_000),
+    ("MONGODB_TIMEOUT", 1, 120),
+    ("SMTP_TIMEOUT", 1, 300),
 ]
 FIELDS = {variable.name: variable.field for variable in VARIABLES}
 
@@ -605,6 +621,10 @@ def _non_default_settings() -> Settings:
         support_contact="help@example.com",
         alert_retry_interval=30,
         max_body_size=4096,
+        keep_alive_timeout=75,
+        max_connections=200,
+        mongodb_timeout=3,
+        smtp_timeout=20,
         embedded_database=True,
     )
 
