@@ -43,17 +43,22 @@ def create_app(
     clock: Clock | None = None,
     passwords: PasswordHasher | None = None,
     validate_responses: bool = False,
+    database_required: bool = True,
 ) -> AsyncApp:
     """The application for ``settings`` (which must name a database and carry keys).
 
     ``clock`` is injected so tests can move time, ``passwords`` so they can hash cheaply;
     ``validate_responses`` makes every answer be checked against the spec (the tests turn it on).
+    ``database_required`` makes an unreachable database fail the start-up; worker processes
+    turn it off (see ``Runtime.open``), so that a worker uvicorn restarts during a database
+    outage does not make uvicorn stop the whole server.
     """
     runtime = build_runtime(settings, clock or SystemClock(), passwords=passwords)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        await to_thread.run_sync(runtime.open)
+        if not await to_thread.run_sync(partial(runtime.open, database_required=database_required)):
+            logger.warning("the database is unreachable; serving 503 on /ready until it is back")
         worker = asyncio.create_task(_retry_alerts(runtime))
         try:
             yield
@@ -101,7 +106,7 @@ def app_from_environment() -> AsyncApp:
     if supervisor is not None and supervisor.pid is not None:
         die_with_parent(supervisor.pid)
     configure_logging()
-    return create_app(load_settings_from_environment())
+    return create_app(load_settings_from_environment(), database_required=False)
 
 
 async def _retry_alerts(runtime: Runtime) -> None:

@@ -4,9 +4,11 @@
 (README "Configuration" lists them). The server speaks HTTP/1.1 through h11 rather than
 httptools, because h11 is the parser that bounds what it buffers while a request head (request
 line and headers) arrives: ``HEAD_LIMIT`` bytes, beyond which uvicorn answers 400 and closes the
-connection. httptools buffers a head of any size. Two limits are settings (``KEEP_ALIVE_TIMEOUT``,
-``MAX_CONNECTIONS``: they depend on what stands in front of the service); the others are
-constants.
+connection. httptools buffers a head of any size. uvicorn times a connection out only once it
+has answered a request; ``_HeadDeadline`` also gives a client ``KEEP_ALIVE_TIMEOUT`` seconds to
+deliver each whole request head, so that connections that send nothing, or trickle a head byte by
+byte (slowloris), cannot hold the ``MAX_CONNECTIONS`` slots. Those two limits are settings (they
+depend on what stands in front of the service); the others are constants.
 
 **Stopping.** systemd and ``docker stop`` send SIGTERM, a terminal sends SIGINT. uvicorn handles
 both with a graceful shutdown and then raises the signal again so that the process ends by it;
@@ -20,6 +22,7 @@ SIGTERM, systemd counts it a clean stop).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from collections.abc import Callable
@@ -27,9 +30,10 @@ from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
-from twofactor.config import Settings, export_to_environment
+from twofactor.config import ConfigError, Settings, export_to_environment
 
 logger = logging.getLogger("twofactor.serving")
 
@@ -90,6 +94,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         server.run()
         # A signal ends ``run`` by ``StopRequested``: returning means the start-up failed.
         return 0 if server.started else STARTUP_FAILURE
+    _require_database(settings)
     export_to_environment(settings)
     config = uvicorn_config(
         "twofactor.app:app_from_environment", settings, host, port, factory=True, workers=workers
@@ -101,6 +106,21 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     return STARTUP_FAILURE  # the supervisor gives up when a worker cannot start
 
 
+def _require_database(settings: Settings) -> None:
+    """What a single process checks in its start-up, checked once for all the workers: they
+    start without requiring the database, so that uvicorn's restart of one of them during an
+    outage does not stop the server."""
+    from twofactor.clock import SystemClock
+    from twofactor.wiring import build_runtime
+
+    runtime = build_runtime(settings, SystemClock())
+    try:
+        if not runtime.open(database_required=False):
+            raise ConfigError("the database (MONGODB_URI) is unreachable")
+    finally:
+        runtime.close()
+
+
 def uvicorn_config(
     app: Any, settings: Settings, host: str, port: int, **options: Any
 ) -> uvicorn.Config:
@@ -108,7 +128,7 @@ def uvicorn_config(
         app,
         host=host,
         port=port,
-        http="h11",
+        http=_HeadDeadline,
         h11_max_incomplete_event_size=HEAD_LIMIT,
         limit_concurrency=settings.max_connections,
         backlog=BACKLOG,
@@ -136,3 +156,52 @@ class _Supervisor(Multiprocess):
     def handle_term(self) -> None:
         self.stopped_by = signal.SIGTERM
         super().handle_term()
+
+
+class _HeadDeadline(H11Protocol):
+    """uvicorn's h11 protocol, plus a deadline for each request head.
+
+    The deadline starts when the connection opens and again when a response is complete; it is
+    lifted as soon as a whole request head has arrived (uvicorn then starts a new request cycle).
+    uvicorn's own keep-alive timer is lifted by any byte the client sends, so alone it lets a
+    client hold a connection forever by sending one byte now and then.
+    """
+
+    _deadline: asyncio.TimerHandle | None = None
+    _waiting_since: object = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._lift_once_a_head_arrived()
+
+    def on_response_complete(self) -> None:
+        self._arm()
+        super().on_response_complete()  # may start a pipelined request already received
+        self._lift_once_a_head_arrived()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lift()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._lift()
+        self._waiting_since = self.cycle
+        self._deadline = self.loop.call_later(self.timeout_keep_alive, self._too_slow)
+
+    def _lift_once_a_head_arrived(self) -> None:
+        if self.cycle is not self._waiting_since:
+            self._lift()
+
+    def _lift(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()

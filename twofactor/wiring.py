@@ -57,10 +57,14 @@ class Runtime:
     stores: Stores
     services: Services
 
-    def open(self) -> None:
-        """Fail the start-up, not the first request, when the database is unreachable."""
-        self.stores.ping()
-        self.stores.ensure_indexes()
+    def open(self, *, database_required: bool = True) -> bool:
+        """Fail the start-up, not the first request, when the database is unreachable.
+
+        Without ``database_required`` (a worker process that the server started, or restarted,
+        after it checked the database itself) an outage is reported (False) instead: the worker
+        serves, ``/ready`` answers 503 and requests 500 until the database is back.
+        """
+        return self.stores.open(required=database_required)
 
     def close(self) -> None:
         self.stores.close()

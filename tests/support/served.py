@@ -89,13 +89,16 @@ class Served:
             )
         self.url = f"http://127.0.0.1:{self.port}/api"
 
-    def wait_ready(self, timeout: float = 60) -> Served:
-        """Until ``/api/ready`` answers 200 (the database reachable), or fail with the log."""
+    def wait_ready(self, timeout: float = 60, workers: int = 1) -> Served:
+        """Until ``/api/ready`` answers 200 (the database reachable) and ``workers`` processes
+        have started, or fail with the log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log_text()
+            started = self.log_text().count("Application startup complete.")
             try:
-                if httpx.get(self.url + "/ready", timeout=2).status_code == 200:
+                ready = httpx.get(self.url + "/ready", timeout=2).status_code == 200
+                if ready and started >= workers:
                     return self
             except httpx.TransportError:
                 pass

@@ -82,6 +82,17 @@ class Stores:
         if self._allowlist_client is not self._client:
             self._allowlist_client.admin.command("ping")
 
+    def open(self, *, required: bool = True) -> bool:
+        """Ping and create the indexes. Unreachable: raise when ``required``, else False."""
+        try:
+            self.ping()
+            self.ensure_indexes()
+        except PyMongoError:
+            if required:
+                raise
+            return False
+        return True
+
     def is_ready(self) -> bool:
         try:
             self.ping()

@@ -1,6 +1,7 @@
 """The database stopped (SIGSTOP) and killed while ``twofactor-api serve --workers 2`` is under
 concurrent load on ``DELETE /api/auth/2fa/totp`` and ``GET /api/users/me``, then resumed and
-restarted on the same port and storage.
+restarted on the same port and storage; a worker dies during the outage and its replacement
+starts without the database.
 
 Clients get answers, never a dropped connection: successes, or the documented 500 codes, within a
 bounded time (``MONGODB_TIMEOUT``). No document is half-written: each user is either before the
@@ -11,18 +12,20 @@ while the database is down and 200 once it is back, and the service recovers wit
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.api import Account, Api
-from tests.support.secantus import SecantusServer
+from tests.support.secantus import SecantusServer, free_port
 from tests.support.served import LOG_ALARMS, Served, environment_for
+from twofactor.config import Settings
 
 MONGODB_TIMEOUT = 1
 # One operation's timeout, plus the scheduling noise of two busy cores.
@@ -62,7 +65,7 @@ def service(
     api = start_api(mongodb_uri=database.uri, mongodb_timeout=MONGODB_TIMEOUT)
     served = Served(tmp_path / "serve.log", environment_for(api.settings), ("--workers", "2"))
     try:
-        yield api, served.wait_ready()
+        yield api, served.wait_ready(workers=2)
     finally:
         served.stop()
 
@@ -89,6 +92,13 @@ def fire(
 
     operations = [("disable", a) for a in accounts] + [("read", a) for a in accounts * 2]
     return [pool.submit(run, operation, account) for operation, account in operations]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def wait_ready_status(served: Served, status: int, timeout: float = 30) -> None:
@@ -129,6 +139,12 @@ def test_database_stopped_and_killed_under_load_then_back_the_service_recovers(
         try:
             outcomes += [request.result() for request in requests]
             wait_ready_status(served, 503)
+            # A worker dies now: uvicorn starts another, which must not need the database.
+            dead_worker = served.worker_pids()[0]
+            os.kill(dead_worker, signal.SIGKILL)
+            wait_until(
+                lambda: len(served.worker_pids()) == 2 and dead_worker not in served.worker_pids()
+            )
         finally:
             database.resume()
         wait_ready_status(served, 200)
@@ -157,4 +173,17 @@ def test_database_stopped_and_killed_under_load_then_back_the_service_recovers(
         if outcome.operation == "disable":
             assert_whole(api, outcome.account, outcome)
     log = served.stop()
-    assert not [line for line in log.splitlines() if any(alarm in line for alarm in LOG_ALARMS)]
+    alarms = [line for line in log.splitlines() if any(alarm in line for alarm in LOG_ALARMS)]
+    # The one worker the test killed, and nothing else.
+    assert alarms == [line for line in alarms if f"Child process [{dead_worker}] died" in line]
+    assert len(alarms) == 1
+
+
+def test_several_workers_without_a_reachable_database_do_not_start(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    unreachable = replace(base_settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}")
+    served = Served(tmp_path / "serve.log", environment_for(unreachable), ("--workers", "2"))
+
+    assert served.wait() == 2
+    assert "the database (MONGODB_URI) is unreachable" in served.stop()

@@ -1,6 +1,7 @@
 """The HTTP server's own limits, tried over raw sockets against ``twofactor-api serve``: a request
-head that grows past 16 KiB is refused, an idle connection is closed after the keep-alive timeout,
-connections beyond ``MAX_CONNECTIONS`` get 503; the server answers normally afterwards."""
+head that grows past 16 KiB is refused; a connection that stays idle, sends nothing or trickles its
+head is closed after ``KEEP_ALIVE_TIMEOUT``; connections beyond ``MAX_CONNECTIONS`` get 503; the
+server answers normally afterwards."""
 
 from __future__ import annotations
 
@@ -90,10 +91,53 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(served: Serve
     assert KEEP_ALIVE - 0.2 <= idle < KEEP_ALIVE + 3
 
 
+def test_a_connection_that_sends_nothing_is_closed_after_the_keep_alive_timeout(
+    served: Served,
+) -> None:
+    with connect(served) as connection:
+        opened = time.monotonic()
+
+        received = read_until_closed(connection)
+        waited = time.monotonic() - opened
+
+    assert received == b""
+    assert KEEP_ALIVE - 0.2 <= waited < KEEP_ALIVE + 3
+
+
+def test_a_head_trickled_byte_by_byte_is_cut_off_after_the_keep_alive_timeout(
+    served: Served,
+) -> None:
+    head = b"GET /api/health HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 1000
+    with connect(served) as connection:
+        connection.settimeout(0.2)
+        opened = time.monotonic()
+        closed = False
+        for byte in head:  # one byte every 0.2 s: each one would reset an idle timer
+            try:
+                connection.sendall(bytes([byte]))
+                closed = connection.recv(1) == b""
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+            if closed:
+                break
+        waited = time.monotonic() - opened
+
+    assert closed
+    assert KEEP_ALIVE - 0.2 <= waited < KEEP_ALIVE + 3
+    assert_still_answers(served)
+
+
 def test_connections_beyond_max_connections_get_503_until_they_close(served: Served) -> None:
-    with ExitStack() as idle:
+    with ExitStack() as held:
+        # Requests whose body never comes: each holds its connection (no head deadline applies).
         for _ in range(MAX_CONNECTIONS):
-            idle.enter_context(connect(served))
+            connection = held.enter_context(connect(served))
+            connection.sendall(
+                b"POST /api/auth/login HTTP/1.1\r\nHost: test\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
         deadline = time.monotonic() + 10
         while (status := httpx.get(served.url + "/health").status_code) != 503:
             assert time.monotonic() < deadline, status
