@@ -87,6 +87,7 @@ def run_until_stopped(body: Callable[[], int]) -> int:
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     """Serve until a stop signal (``StopRequested``); 3 when the application failed to start."""
+    _require_database(settings)
     if workers <= 1:
         from twofactor.app import create_app
 
@@ -94,7 +95,6 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         server.run()
         # A signal ends ``run`` by ``StopRequested``: returning means the start-up failed.
         return 0 if server.started else STARTUP_FAILURE
-    _require_database(settings)
     export_to_environment(settings)
     config = uvicorn_config(
         "twofactor.app:app_from_environment", settings, host, port, factory=True, workers=workers
@@ -107,9 +107,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
 
 
 def _require_database(settings: Settings) -> None:
-    """What a single process checks in its start-up, checked once for all the workers: they
-    start without requiring the database, so that uvicorn's restart of one of them during an
-    outage does not stop the server."""
+    """The server does not start without its database. Checked here once, with a clear message,
+    for all the workers: they start without requiring it, so that uvicorn's restart of one of
+    them during an outage does not stop the server."""
     from twofactor.clock import SystemClock
     from twofactor.wiring import build_runtime
 

@@ -179,11 +179,12 @@ def test_database_stopped_and_killed_under_load_then_back_the_service_recovers(
     assert len(alarms) == 1
 
 
-def test_several_workers_without_a_reachable_database_do_not_start(
-    base_settings: Settings, tmp_path: Path
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_server_does_not_start_without_a_reachable_database(
+    base_settings: Settings, tmp_path: Path, workers: str
 ) -> None:
     unreachable = replace(base_settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}")
-    served = Served(tmp_path / "serve.log", environment_for(unreachable), ("--workers", "2"))
+    served = Served(tmp_path / "serve.log", environment_for(unreachable), ("--workers", workers))
 
     assert served.wait() == 2
     assert "the database (MONGODB_URI) is unreachable" in served.stop()
