@@ -47,7 +47,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_gone(pids: list[int], timeout: float = 15) -> list[int]:
+def wait_gone(pids: list[int], timeout: float = 30) -> list[int]:
     """The pids still running after ``timeout`` seconds (polled, not slept)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

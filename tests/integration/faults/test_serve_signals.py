@@ -15,6 +15,13 @@ import pytest
 from tests.support.served import Served, command_line, local_environment, wait_gone
 
 
+def status_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return "gone"
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
@@ -72,7 +79,8 @@ def test_sigkill_of_the_server_ends_the_database_and_the_workers_and_a_restart_w
     served.signal(signal.SIGKILL)
 
     assert served.wait() == -signal.SIGKILL
-    assert wait_gone(children) == []
+    left = wait_gone(children)
+    assert left == [], [(pid, command_line(pid), status_of(pid)) for pid in left]
     # Only one process may use a storage directory: the restart proves the old one let go.
     again = serve().wait_ready()
     login = httpx.post(
