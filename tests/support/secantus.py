@@ -37,9 +37,13 @@ def free_port() -> int:
 class SecantusServer:
     """Started and stopped for real: stopping it is how the tests produce database failures."""
 
-    def __init__(self, storage: str = ":memory:") -> None:
+    def __init__(self, storage: str = ":memory:", *, durable: bool = False) -> None:
+        """``durable``: every commit is flushed to the journal before it is acknowledged, so
+        that a write the service saw succeed survives ``kill()`` (by default SecantusDB, like
+        mongod, acknowledges before the journal flush)."""
         self.port = free_port()
         self.storage = storage
+        self.durable = durable
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -73,7 +77,8 @@ class SecantusServer:
         raise RuntimeError("SecantusDB did not start")
 
     def _options(self) -> list[str]:
-        return ["--storage-path", self.storage, "--log-level", "WARNING"]
+        durability = ["--sync-on-commit"] if self.durable else []
+        return ["--storage-path", self.storage, "--log-level", "WARNING", *durability]
 
     def pause(self) -> None:
         """SIGSTOP: the server still accepts connections (the kernel does) but never answers."""

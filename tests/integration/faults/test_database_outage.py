@@ -52,7 +52,7 @@ class Outcome:
 def database(tmp_path: Path) -> Iterator[SecantusServer]:
     if os.environ.get("MONGODB_URI"):
         pytest.skip("needs a database server it can stop; runs on the embedded test database")
-    server = SecantusServer(storage=str(tmp_path / "db")).start()
+    server = SecantusServer(storage=str(tmp_path / "db"), durable=True).start()
     yield server
     server.stop()
 
