@@ -36,7 +36,7 @@ from bench.sink import Mailbox
 from bench.verify import verify_disabled
 from bench.wire import CommandCounter
 from tests.support.secantus import SecantusServer
-from tests.support.served import ServedProcess
+from tests.support.served import serve_with
 from twofactor.config import Settings
 from twofactor.domain.throttle import Budget as ThrottleBudget
 from twofactor.security.keys import NamedKey
@@ -205,9 +205,8 @@ class Bench:
             self.report.results.append(self.load(names.FLOOR, workers, floor.port, lambda: health))
         finally:
             floor.stop()
-        served = ServedProcess(self.settings, workers, self.scratch / f"service-{workers}.log")
+        served = serve_with(self.settings, workers, self.scratch / f"service-{workers}.log")
         try:
-            served.wait_ready()
             disable = self.provision(served.port, self.options.users, self.options.api_users)
             for name, source in sources(self.pool, disable).items():
                 budget = None
@@ -267,9 +266,8 @@ class Bench:
         counter = CommandCounter(self.database.port).start()
         # No background outbox sweep inside the counting windows.
         settings = replace(self.settings, mongodb_uri=counter.uri, alert_retry_interval=86_400)
-        served = ServedProcess(settings, 1, self.scratch / "service-counting.log")
+        served = serve_with(settings, 1, self.scratch / "service-counting.log")
         try:
-            served.wait_ready()
             count = self.options.count_requests
             # The timed runs already took users through the whole API flow: seeded ones here.
             disable = self.provision(served.port, count, 0)

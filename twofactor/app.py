@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -28,6 +29,7 @@ from handlers.security import SECURITY_MAP
 from twofactor.clock import Clock, SystemClock
 from twofactor.config import Settings, load_settings_from_environment
 from twofactor.errors import ServiceError
+from twofactor.lifeline import die_with_parent
 from twofactor.logs import configure_logging
 from twofactor.security.passwords import PasswordHasher
 from twofactor.wiring import Runtime, build_runtime
@@ -43,17 +45,22 @@ def create_app(
     clock: Clock | None = None,
     passwords: PasswordHasher | None = None,
     validate_responses: bool = False,
+    database_required: bool = True,
 ) -> AsyncApp:
     """The application for ``settings`` (which must name a database and carry keys).
 
     ``clock`` is injected so tests can move time, ``passwords`` so they can hash cheaply;
     ``validate_responses`` makes every answer be checked against the spec (the tests turn it on).
+    ``database_required`` makes an unreachable database fail the start-up; worker processes
+    turn it off (see ``Runtime.open``), so that a worker uvicorn restarts during a database
+    outage does not make uvicorn stop the whole server.
     """
     runtime = build_runtime(settings, clock or SystemClock(), passwords=passwords)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        await to_thread.run_sync(runtime.open)
+        if not await to_thread.run_sync(partial(runtime.open, database_required=database_required)):
+            logger.warning("the database is unreachable; serving 503 on /ready until it is back")
         worker = asyncio.create_task(_retry_alerts(runtime))
         try:
             yield
@@ -94,10 +101,17 @@ def create_app(
 
 
 def app_from_environment() -> AsyncApp:
-    """Factory for uvicorn worker processes, which receive their settings as variables."""
+    """Factory for uvicorn worker processes, which receive their settings as variables.
+
+    A worker ends with the supervisor that started it, even a supervisor killed with SIGKILL
+    (see ``twofactor.lifeline``): an orphaned worker would go on serving on the shared socket.
+    """
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        die_with_parent(supervisor.pid)
     settings = load_settings_from_environment()
     configure_logging(settings.log_format)
-    return create_app(settings)
+    return create_app(settings, database_required=False)
 
 
 async def _retry_alerts(runtime: Runtime) -> None:

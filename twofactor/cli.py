@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
-from dataclasses import replace
-from pathlib import Path
 
-import uvicorn
-
-from twofactor.config import (
-    ConfigError,
-    Settings,
-    export_to_environment,
-    load_settings_from_environment,
-)
+from twofactor.config import ConfigError, Settings, load_settings_from_environment
 from twofactor.logs import configure_logging
 
 
@@ -46,40 +35,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:
     # Imported here so that ``--help`` stays fast and configuration errors come first.
-    from twofactor import local_mode
-    from twofactor.app import create_app
+    from twofactor import local_mode, serving
 
-    settings, database = local_mode.prepare(settings)
-    metrics_dir: Path | None = None
-    try:
-        options = {
-            "host": host or settings.host,
-            "port": port if port is not None else settings.port,
-            "access_log": False,
-            "log_config": None,
-            # The client address keys the throttling budgets: X-Forwarded-For is believed only
-            # from the proxies TRUSTED_PROXIES names (uvicorn would trust 127.0.0.1 by default).
-            "proxy_headers": settings.trusted_proxies is not None,
-            "forwarded_allow_ips": settings.trusted_proxies or "",
-        }
-        if workers <= 1:
-            uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
-        else:
-            # Each worker counts into files of one fresh directory, which /metrics adds up.
-            metrics_dir = Path(tempfile.mkdtemp(prefix="twofactor-metrics-"))
-            export_to_environment(replace(settings, metrics_dir=metrics_dir))
-            uvicorn.run(
-                "twofactor.app:app_from_environment",
-                factory=True,
+    def serve_with_database() -> int:
+        prepared, database = local_mode.prepare(settings)
+        try:
+            return serving.serve(
+                prepared,
+                host=host or prepared.host,
+                port=port if port is not None else prepared.port,
                 workers=workers,
-                **options,  # type: ignore[arg-type]
             )
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-        if database is not None:
-            database.stop()
-    return 0
+        finally:
+            if database is not None:
+                database.stop()
+
+    return serving.run_until_stopped(serve_with_database)
 
 
 def _retry_alerts(settings: Settings) -> int:

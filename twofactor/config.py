@@ -99,6 +99,14 @@ class Settings:
     throttle_security_changes_per_user: Budget = Budget(20, timedelta(hours=1))
     throttle_register_per_address: Budget = Budget(20, timedelta(hours=1))
     throttle_guests_per_address: Budget = Budget(60, timedelta(hours=1))
+    #: Seconds an idle connection stays open after a response (uvicorn's keep-alive timeout).
+    keep_alive_timeout: int = 5
+    #: Open connections (or requests in progress) per worker beyond which uvicorn answers 503.
+    max_connections: int = 1000
+    #: Seconds a database operation may take before it fails (``DATABASE_FAILURE``).
+    mongodb_timeout: int = 5
+    #: Seconds each exchange with the SMTP server may take before the send fails (and is retried).
+    smtp_timeout: int = 10
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
     #: One JSON object per log line (for log collectors), or plain text for a terminal.
@@ -367,6 +375,10 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("THROTTLE_REGISTER_PER_ADDRESS", "throttle_register_per_address", BudgetKind()),
     Variable("THROTTLE_GUESTS_PER_ADDRESS", "throttle_guests_per_address", BudgetKind()),
+    Variable("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", Integer(1, 600)),
+    Variable("MAX_CONNECTIONS", "max_connections", Integer(1, 100_000)),
+    Variable("MONGODB_TIMEOUT", "mongodb_timeout", Integer(1, 120)),
+    Variable("SMTP_TIMEOUT", "smtp_timeout", Integer(1, 300)),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
     Variable("LOG_FORMAT", "log_format", Choice(get_args(LogFormat))),

@@ -1,7 +1,9 @@
 """Local mode (no ``MONGODB_URI``): the embedded database and generated development keys.
 
 The database is SecantusDB, a MongoDB-wire-compatible server. It is GPL-2.0, so it is only
-ever started as a separate process (``secantusd-py``), never imported.
+ever started as a separate process (``secantusd-py``), never imported. It never outlives the
+service: a clean stop terminates it (``twofactor.serving``), and on Linux the kernel sends it
+SIGTERM when the service dies any other way (``twofactor.lifeline``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from twofactor.config import ConfigError, Settings
+from twofactor.lifeline import die_with_parent
 from twofactor.security.keys import NamedKey, decode_base64
 from twofactor.store.database import wait_until_reachable
 
@@ -41,22 +46,29 @@ class LocalDatabase:
         storage.mkdir(parents=True, exist_ok=True)
         port = _free_port()
         self._log = (self._data_dir / "secantusdb.log").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed executable, no shell
-            [
-                executable,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--storage-path",
-                str(storage),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-        if not wait_until_reachable(uri, timeout=30.0, alive=lambda: self._running()):
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - fixed executable, no shell
+                [
+                    executable,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--storage-path",
+                    str(storage),
+                ],
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_tied_to_this_process(),
+            )
+            uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+            reachable = wait_until_reachable(uri, timeout=30.0, alive=lambda: self._running())
+        except BaseException:
+            # A stop signal or an error while waiting: the database must not stay behind.
+            self.stop()
+            raise
+        if not reachable:
             self.stop()
             raise ConfigError(
                 f"the embedded database did not start; see {self._data_dir / 'secantusdb.log'}"
@@ -120,6 +132,20 @@ def _with_development_keys(settings: Settings) -> Settings:
         settings.encryption_keys or encryption,
         settings.hash_key or hash_key,
     )
+
+
+def _tied_to_this_process() -> Callable[[], object] | None:
+    """What the database child runs before it starts: ``die_with_parent`` on this process.
+
+    Only from the main thread: the kernel's parent-death signal follows the thread that forked,
+    and the main thread lives as long as the process. No other thread of ours runs at this point
+    (the command line starts the database before uvicorn), which is what makes a ``preexec_fn``
+    safe to use.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None  # pragma: no cover - the command line starts the database on its main thread
+    parent = os.getpid()
+    return lambda: die_with_parent(parent)
 
 
 def _find_server() -> str:

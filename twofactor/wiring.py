@@ -63,10 +63,14 @@ class Runtime:
     stores: Stores
     services: Services
 
-    def open(self) -> None:
-        """Fail the start-up, not the first request, when the database is unreachable."""
-        self.stores.ping()
-        self.stores.ensure_indexes()
+    def open(self, *, database_required: bool = True) -> bool:
+        """Fail the start-up, not the first request, when the database is unreachable.
+
+        Without ``database_required`` (a worker process that the server started, or restarted,
+        after it checked the database itself) an outage is reported (False) instead: the worker
+        serves, ``/ready`` answers 503 and requests 500 until the database is back.
+        """
+        return self.stores.open(required=database_required)
 
     def close(self) -> None:
         self.stores.close()
@@ -92,7 +96,12 @@ def build_runtime(
     """Everything one process needs; ``passwords`` lets tests use cheap hashing parameters."""
     if settings.mongodb_uri is None or not settings.has_keys:
         raise ValueError("settings must name a database and carry keys (see twofactor.local_mode)")
-    stores = Stores(settings.mongodb_uri, settings.mongodb_database, settings.allowlist_mongodb_uri)
+    stores = Stores(
+        settings.mongodb_uri,
+        settings.mongodb_database,
+        settings.allowlist_mongodb_uri,
+        timeout_seconds=settings.mongodb_timeout,
+    )
     collections = stores.collections
     adapters = Adapters(
         principals=PrincipalStore(collections.principals, FieldCipher(settings.encryption_keys)),
@@ -231,6 +240,7 @@ def mail_for(settings: Settings) -> SecurityMail | None:
             settings.smtp_tls,
             settings.smtp_username,
             settings.smtp_password,
+            timeout=settings.smtp_timeout,
         )
     elif settings.embedded_database:
         transport = FileMailer(settings.data_dir / "mail")

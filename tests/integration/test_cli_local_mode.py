@@ -54,7 +54,7 @@ class Served:
 
     def stop(self) -> str:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=30)
         return self.log.read_text()
 

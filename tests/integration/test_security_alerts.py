@@ -161,20 +161,6 @@ def test_refused_alert_answers_500_post_commit_and_keeps_the_change_and_the_aler
     assert own_sink.messages_to(account.email) == []
 
 
-def test_alert_with_smtp_server_down_answers_500_post_commit(
-    start_api: Callable[..., Api], own_sink: SmtpSink
-) -> None:
-    api = start_api(smtp_port=own_sink.port)
-    account = api.account(("totp", "email"))
-    own_sink.stop()
-
-    response = disable(api, account.headers())
-
-    assert_problem(response, 500, "POST_COMMIT_SIDE_EFFECT_FAILURE")
-    assert methods_in_store(api, account) == ["email"]
-    assert api.document(account.id)["alertOutbox"][0]["status"] == "pending"
-
-
 def test_retrying_the_request_after_post_commit_failure_answers_304_without_a_second_alert(
     start_api: Callable[..., Api], own_sink: SmtpSink
 ) -> None:

@@ -26,7 +26,7 @@ from tests.support.clock import MovableClock
 from tests.support.live_server import LiveServer
 from tests.support.passwords import cheap_passwords
 from tests.support.seeding import enabled_methods_update
-from tests.support.served import ServedProcess
+from tests.support.served import Served, serve_with
 from twofactor.app import create_app
 from twofactor.config import Settings
 from twofactor.domain.model import EmailCodeState, FactorState, TotpState, TwoFactorMethod
@@ -74,7 +74,7 @@ class Api:
         self.live = live
         self.workers = workers
         self.log_path = log_path
-        self.served: ServedProcess | None = None
+        self.served: Served | None = None
         # Real argon2id with cheap parameters: the server hashes and verifies with it, and the
         # seeding below hashes recovery codes with it.
         self.passwords = cheap_passwords()
@@ -102,10 +102,9 @@ class Api:
     def _client(self) -> httpx2.Client:
         if self.workers:
             assert self.log_path is not None, "a served process needs a log file"
-            self.served = ServedProcess(self.settings, self.workers, self.log_path)
+            self.served = serve_with(self.settings, self.workers, self.log_path)
             self._running.callback(self.served.stop)
-            self.served.wait_ready()
-            return httpx2.Client(base_url=self.served.url + BASE_PATH, timeout=30)
+            return httpx2.Client(base_url=self.served.url, timeout=30)
         app = create_app(
             self.settings, clock=self.clock, passwords=self.passwords, validate_responses=True
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,19 +17,33 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+# Below the kernel's ephemeral range (32768 and up on Linux), from which every outgoing connection
+# takes its local port: a port picked there can be taken by some client before the server binds it.
+_PORTS = range(20_000, 32_000)
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free on the loopback now, for a server started a moment later."""
+    while True:
+        port = _PORTS[secrets.randbelow(len(_PORTS))]
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class SecantusServer:
     """Started and stopped for real: stopping it is how the tests produce database failures."""
 
-    def __init__(self, storage: str = ":memory:") -> None:
+    def __init__(self, storage: str = ":memory:", *, durable: bool = False) -> None:
+        """``durable``: every commit is flushed to the journal before it is acknowledged, so
+        that a write the service saw succeed survives ``kill()`` (by default SecantusDB, like
+        mongod, acknowledges before the journal flush)."""
         self.port = free_port()
         self.storage = storage
+        self.durable = durable
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,10 +77,28 @@ class SecantusServer:
         raise RuntimeError("SecantusDB did not start")
 
     def _options(self) -> list[str]:
-        return ["--storage-path", self.storage, "--log-level", "WARNING"]
+        durability = ["--sync-on-commit"] if self.durable else []
+        return ["--storage-path", self.storage, "--log-level", "WARNING", *durability]
+
+    def pause(self) -> None:
+        """SIGSTOP: the server still accepts connections (the kernel does) but never answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, storage as it was; ``start()`` again serves the same port."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait()
+        self._process = None
 
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)

@@ -14,8 +14,8 @@ from tests.support.secantus import free_port
 
 
 class SmtpSink:
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.refusing = False
         self._messages: list[EmailMessage] = []
         #: Every envelope recipient (RCPT TO) of every accepted message, in order.

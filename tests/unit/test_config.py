@@ -128,6 +128,10 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.max_body_size == 65_536
     assert settings.jwt_issuer == "twofactor-api"
     assert settings.jwt_audience == ("twofactor-api",)
+    assert settings.keep_alive_timeout == 5
+    assert settings.max_connections == 1000
+    assert settings.mongodb_timeout == 5
+    assert settings.smtp_timeout == 10
     assert settings.embedded_database is False
 
 
@@ -197,6 +201,10 @@ def test_every_variable_is_read() -> None:
         "THROTTLE_SECURITY_CHANGES_PER_USER": "10/1d",
         "THROTTLE_REGISTER_PER_ADDRESS": "50/1h",
         "THROTTLE_GUESTS_PER_ADDRESS": "200/2h",
+        "KEEP_ALIVE_TIMEOUT": "75",
+        "MAX_CONNECTIONS": "200",
+        "MONGODB_TIMEOUT": "3",
+        "SMTP_TIMEOUT": "20",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
         "LOG_FORMAT": "Text",
         "METRICS_ENABLED": "false",
@@ -245,6 +253,10 @@ def test_every_variable_is_read() -> None:
     assert settings.throttle_security_changes_per_user == Budget(10, timedelta(days=1))
     assert settings.throttle_register_per_address == Budget(50, timedelta(hours=1))
     assert settings.throttle_guests_per_address == Budget(200, timedelta(hours=2))
+    assert settings.keep_alive_timeout == 75
+    assert settings.max_connections == 200
+    assert settings.mongodb_timeout == 3
+    assert settings.smtp_timeout == 20
     assert settings.embedded_database is True
     assert settings.log_format == "text"
     assert settings.metrics_enabled is False
@@ -341,6 +353,10 @@ INTEGER_RANGES = [
     ("PORT", 0, 65_535),
     ("ALERT_RETRY_INTERVAL", 1, 86_400),
     ("MAX_BODY_SIZE", 1_024, 10 * 1024 * 1024),
+    ("KEEP_ALIVE_TIMEOUT", 1, 600),
+    ("MAX_CONNECTIONS", 1, 100_000),
+    ("MONGODB_TIMEOUT", 1, 120),
+    ("SMTP_TIMEOUT", 1, 300),
 ]
 FIELDS = {variable.name: variable.field for variable in VARIABLES}
 
@@ -702,6 +718,10 @@ def _non_default_settings() -> Settings:
         throttle_security_changes_per_user=Budget(10, timedelta(days=1)),
         throttle_register_per_address=Budget(50, timedelta(seconds=7)),
         throttle_guests_per_address=Budget(200, timedelta(hours=2)),
+        keep_alive_timeout=75,
+        max_connections=200,
+        mongodb_timeout=3,
+        smtp_timeout=20,
         embedded_database=True,
         log_format="text",
         metrics_enabled=False,

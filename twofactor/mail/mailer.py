@@ -16,8 +16,6 @@ from twofactor.security.addresses import EmailAddress
 
 logger = logging.getLogger("twofactor.mail")
 
-_TIMEOUT_SECONDS = 10
-
 
 class Mailer(Protocol):
     def send(self, message: EmailMessage, recipient: EmailAddress) -> None:
@@ -34,12 +32,17 @@ class SmtpMailer:
         tls: str,
         username: str | None = None,
         password: str | None = None,
+        *,
+        timeout: float = 10,
     ) -> None:
+        """``timeout`` bounds each step with the server (connecting, every reply): a request that
+        sends mail waits at most that long for a server that accepts connections but stalls."""
         self._host = host
         self._port = port
         self._tls = tls
         self._username = username
         self._password = password
+        self._timeout = timeout
 
     def send(self, message: EmailMessage, recipient: EmailAddress) -> None:
         try:
@@ -58,10 +61,8 @@ class SmtpMailer:
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         if self._tls == "tls":
-            return smtplib.SMTP_SSL(
-                self._host, self._port, timeout=_TIMEOUT_SECONDS, context=context
-            )
-        smtp = smtplib.SMTP(self._host, self._port, timeout=_TIMEOUT_SECONDS)
+            return smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=context)
+        smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         if self._tls == "starttls":
             try:
                 smtp.starttls(context=context)

@@ -18,12 +18,15 @@ from twofactor.errors import DatabaseFailure, InvalidPrincipalDocument
 
 Document = dict[str, object]
 
-# Low timeouts: a request against an unreachable database should fail within seconds with a
-# clear 500, not hang for pymongo's default 30 s.
+# Every timeout explicit: a request against an unreachable database (refused, or a server that
+# accepts connections but never answers, like a stopped process) fails within a bounded time with
+# a clear 500, instead of hanging for pymongo's defaults (30 s to select a server, no limit on an
+# operation). ``timeoutMS`` (MONGODB_TIMEOUT) bounds each whole operation: selecting the server,
+# waiting for a pooled connection (under load, requests queue behind connection attempts that
+# never complete), connecting and the exchange itself.
 _CLIENT_OPTIONS: dict[str, Any] = {
     "serverSelectionTimeoutMS": 2_000,
     "connectTimeoutMS": 2_000,
-    "socketTimeoutMS": 10_000,
     "appname": "twofactor-api",
     "tz_aware": True,
 }
@@ -51,10 +54,18 @@ class Collections:
 class Stores:
     """Owns the MongoDB clients: the main deployment and, optionally, the allowlist's own."""
 
-    def __init__(self, uri: str, database: str, allowlist_uri: str | None = None) -> None:
-        self._client: MongoClient[Document] = MongoClient(uri, **_CLIENT_OPTIONS)
+    def __init__(
+        self,
+        uri: str,
+        database: str,
+        allowlist_uri: str | None = None,
+        *,
+        timeout_seconds: int = 5,
+    ) -> None:
+        options = _CLIENT_OPTIONS | {"timeoutMS": timeout_seconds * 1_000}
+        self._client: MongoClient[Document] = MongoClient(uri, **options)
         self._allowlist_client: MongoClient[Document] = (
-            MongoClient(allowlist_uri, **_CLIENT_OPTIONS) if allowlist_uri else self._client
+            MongoClient(allowlist_uri, **options) if allowlist_uri else self._client
         )
         main: Database[Document] = self._client[database]
         allowlist_db: Database[Document] = self._allowlist_client[database]
@@ -80,6 +91,17 @@ class Stores:
 
     def allowlist_reachable(self) -> bool:
         return _answers(self._allowlist_client)
+
+    def open(self, *, required: bool = True) -> bool:
+        """Ping and create the indexes. Unreachable: raise when ``required``, else False."""
+        try:
+            self.ping()
+            self.ensure_indexes()
+        except PyMongoError:
+            if required:
+                raise
+            return False
+        return True
 
     def ensure_indexes(self) -> None:
         collections = self.collections

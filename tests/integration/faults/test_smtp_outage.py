@@ -1,0 +1,81 @@
+"""The mail server down (refusing connections) or stalling (accepting them, never answering) at
+the moment of ``DELETE /api/auth/2fa/totp``: the change commits, the answer is 500
+``POST_COMMIT_SIDE_EFFECT_FAILURE`` within ``SMTP_TIMEOUT``, the alert stays queued, and once a
+mail server is back on that address the retry delivers it exactly once."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.integration.test_disable_totp import assert_problem, disable, methods_in_store
+from tests.support.api import Api
+from tests.support.secantus import free_port
+from tests.support.smtp import SmtpSink
+from twofactor.config import settings_to_environ
+
+SMTP_TIMEOUT = 1
+
+
+@pytest.fixture
+def mail_port() -> int:
+    return free_port()
+
+
+def stalling_server(port: int) -> socket.socket:
+    """A socket that listens and never accepts: the kernel completes each connection, and the
+    client then waits for a greeting that never comes (a hung or stopped mail server)."""
+    return socket.create_server(("127.0.0.1", port), backlog=16)
+
+
+def retry_alerts(api: Api) -> str:
+    finished = subprocess.run(
+        [sys.executable, "-m", "twofactor", "alerts", "retry"],
+        env={**os.environ, **settings_to_environ(api.settings)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+@pytest.mark.parametrize("outage", ["refusing connections", "stalling"])
+def test_mail_server_out_at_disable_time_keeps_the_alert_and_the_retry_sends_it_once(
+    start_api: Callable[..., Api], mail_port: int, outage: str
+) -> None:
+    api = start_api(smtp_port=mail_port, smtp_timeout=SMTP_TIMEOUT)
+    account = api.account(("totp", "email"))
+    # Refusing: nothing listens on the port.
+    stall = stalling_server(mail_port) if outage == "stalling" else None
+    try:
+        started = time.monotonic()
+        response = disable(api, account.headers())
+        seconds = time.monotonic() - started
+    finally:
+        if stall is not None:
+            stall.close()
+
+    assert_problem(response, 500, "POST_COMMIT_SIDE_EFFECT_FAILURE")
+    assert seconds < SMTP_TIMEOUT + 3
+    assert methods_in_store(api, account) == ["email"]
+    [alert] = api.document(account.id)["alertOutbox"]
+    assert alert["status"] == "pending"
+
+    sink = SmtpSink(port=mail_port).start()  # a working mail server at the same address
+    try:
+        first, second = retry_alerts(api), retry_alerts(api)
+    finally:
+        sink.stop()
+
+    assert "1 sent" in first
+    assert "0 sent" in second
+    assert len(sink.messages_to(account.email)) == 1
+    assert api.document(account.id)["alertOutbox"][0]["status"] == "sent"
