@@ -46,6 +46,7 @@ from twofactor.mail.rendering import AlertRenderer, MailIdentity
 from twofactor.metrics import PrometheusMetrics
 from twofactor.security.crypto import EmailHasher, FieldCipher
 from twofactor.security.passwords import PasswordHasher
+from twofactor.security.recovery_codes import RecoveryCodeHasher
 from twofactor.security.tokens import TokenService
 from twofactor.store.allowlist import AllowlistStore
 from twofactor.store.database import Stores
@@ -152,7 +153,8 @@ def compose_services(
         passwords,
         throttle(settings.throttle_security_changes_per_user, TooManyRequests),
     )
-    factors = factor_registry(principals, passwords, settings.hash_key)
+    recovery_codes = RecoveryCodeHasher(settings.hash_key, passwords)
+    factors = factor_registry(principals, recovery_codes, settings.hash_key)
     verifier = SecondFactorVerifier(
         factors,
         EmailCodeFactor(principals, settings.hash_key),
@@ -201,7 +203,7 @@ def compose_services(
             guard,
             sessions,
             recorder,
-            TotpSetupFlow(tokens, FieldCipher(settings.encryption_keys), passwords),
+            TotpSetupFlow(tokens, FieldCipher(settings.encryption_keys), recovery_codes),
             verifier,
             codes_per_user,
             alerts,

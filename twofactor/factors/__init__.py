@@ -12,16 +12,16 @@ from twofactor.domain.ports import PrincipalRepository
 from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.factors.recovery_codes import RecoveryCodeFactor
 from twofactor.factors.totp import TotpFactor
-from twofactor.security.passwords import PasswordHasher
+from twofactor.security.recovery_codes import RecoveryCodeHasher
 
 
 def registry(
-    principals: PrincipalRepository, passwords: PasswordHasher, hash_key: bytes
+    principals: PrincipalRepository, recovery_codes: RecoveryCodeHasher, hash_key: bytes
 ) -> FactorRegistry:
     return FactorRegistry(
         methods={
             TwoFactorMethod.TOTP: TotpFactor(principals),
             TwoFactorMethod.EMAIL: EmailCodeFactor(principals, hash_key),
         },
-        recovery=RecoveryCodeFactor(principals, passwords),
+        recovery=RecoveryCodeFactor(principals, recovery_codes),
     )

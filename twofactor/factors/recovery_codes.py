@@ -8,20 +8,19 @@ from twofactor.domain.model import Principal
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.factors.labels import N_
 from twofactor.security import otp
-from twofactor.security.passwords import PasswordHasher
+from twofactor.security.recovery_codes import RecoveryCodeHasher
 
 
 class RecoveryCodeFactor:
     amr = "recovery"
     label = N_("Recovery codes")
 
-    def __init__(self, principals: PrincipalRepository, passwords: PasswordHasher) -> None:
+    def __init__(self, principals: PrincipalRepository, hasher: RecoveryCodeHasher) -> None:
         self._principals = principals
-        self._passwords = passwords
+        self._hasher = hasher
 
     def prove(self, principal: Principal, code: str, now: datetime) -> bool:
         typed = otp.normalize_recovery_code(code)
-        hashes = principal.totp.recovery_code_hashes if principal.totp else ()
-        # Every stored hash is checked, so the time taken does not tell which one matched.
-        matches = [stored for stored in hashes if self._passwords.verify(stored, typed)]
-        return bool(matches) and self._principals.use_recovery_code(principal.id, matches[0])
+        stored = principal.totp.recovery_code_hashes if principal.totp else ()
+        matched = self._hasher.matching(stored, typed)
+        return matched is not None and self._principals.use_recovery_code(principal.id, matched)

@@ -17,7 +17,7 @@ from twofactor.errors import DatabaseEncryptionFailure, InvalidTotpSetupToken
 from twofactor.factors.labels import N_
 from twofactor.security import otp
 from twofactor.security.crypto import FieldCipher, sealed_context
-from twofactor.security.passwords import PasswordHasher
+from twofactor.security.recovery_codes import RecoveryCodeHasher
 from twofactor.security.tokens import TokenService
 
 
@@ -39,11 +39,11 @@ class TotpSetupFlow:
     """Offering a secret and confirming it; implements ``TotpEnrollment``."""
 
     def __init__(
-        self, tokens: TokenService, cipher: FieldCipher, passwords: PasswordHasher
+        self, tokens: TokenService, cipher: FieldCipher, recovery_codes: RecoveryCodeHasher
     ) -> None:
         self._tokens = tokens
         self._cipher = cipher
-        self._passwords = passwords
+        self._recovery_codes = recovery_codes
 
     def offer(self, principal: Principal) -> TotpSetup:
         secret = otp.new_totp_secret()
@@ -83,7 +83,9 @@ class TotpSetupFlow:
             secret=pending.secret,
             # The confirming code's step counts as used: it is never accepted again.
             last_used_step=step,
-            recovery_code_hashes=tuple(self._passwords.hash(c) for c in pending.recovery_codes),
+            recovery_code_hashes=tuple(
+                self._recovery_codes.hash(c) for c in pending.recovery_codes
+            ),
             enabled_at=now,
         )
 

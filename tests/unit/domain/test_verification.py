@@ -16,6 +16,7 @@ from twofactor.errors import InvalidTwoFactorCode, TooManyAttempts
 from twofactor.factors import registry as factor_registry
 from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.security import otp
+from twofactor.security.recovery_codes import RecoveryCodeHasher
 
 TOTP = TwoFactorMethod.TOTP
 #: The default budget of wrong codes per 2FA token and per user (the same for both).
@@ -40,7 +41,11 @@ def kit() -> Kit:
 def verifier(kit: Kit) -> SecondFactorVerifier:
     """Composed as the composition root composes it, over the kit's fakes."""
     return SecondFactorVerifier(
-        factor_registry(kit.principals, kit.passwords, kit.settings.hash_key),
+        factor_registry(
+            kit.principals,
+            RecoveryCodeHasher(kit.settings.hash_key, kit.passwords),
+            kit.settings.hash_key,
+        ),
         EmailCodeFactor(kit.principals, kit.settings.hash_key),
         Throttle(kit.attempts, kit.clock, kit.settings.throttle_two_factor_codes_per_token),
         Throttle(kit.attempts, kit.clock, kit.settings.throttle_two_factor_codes_per_user),

@@ -3,6 +3,7 @@ types it, only by its own user. (The registry that lists them is in ``test_regis
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 import pytest
@@ -12,9 +13,11 @@ from tests.support.passwords import cheap_passwords
 from twofactor.domain.model import TotpState, TwoFactorMethod
 from twofactor.factors.recovery_codes import RecoveryCodeFactor
 from twofactor.security import otp
+from twofactor.security.recovery_codes import RecoveryCodeHasher
 
-#: Real argon2id with argon2's cheapest parameters, so hashing keeps the tests fast.
-HASHER = cheap_passwords()
+#: Real argon2id with argon2's cheapest parameters, for the codes stored the old way.
+PASSWORDS = cheap_passwords()
+HASHER = RecoveryCodeHasher(secrets.token_bytes(32), PASSWORDS)
 CODES = otp.new_recovery_codes()
 HASHES = tuple(HASHER.hash(code) for code in CODES)
 
@@ -99,6 +102,16 @@ def test_a_user_without_totp_has_no_recovery_codes() -> None:
     without_totp = setting.add_user(None)
 
     assert not setting.prove(CODES[0], without_totp)
+
+
+def test_codes_stored_as_password_hashes_before_the_keyed_hash_are_still_accepted_once() -> None:
+    old_way = tuple(PASSWORDS.hash(code) for code in CODES[:3])
+    setting = Setting(hashes=(*old_way, *HASHES[3:]))
+
+    assert setting.prove(CODES[1])
+    assert setting.prove(CODES[4])
+    assert not setting.prove(CODES[1])
+    assert setting.remaining() == (old_way[0], old_way[2], *HASHES[3:4], *HASHES[5:])
 
 
 def test_a_user_whose_codes_are_all_used_is_refused() -> None:
