@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m openapi_spec_validator --schema 3.0 openapi.yaml
+	$(BIN)/python contract/breaking_changes.py
 
 ## Branch coverage, measured in the subprocesses the tests start too, and its threshold
 ## (fail_under): pyproject.toml [tool.coverage.*].
