@@ -32,7 +32,8 @@ from twofactor.errors import ServiceError
 from twofactor.lifeline import die_with_parent
 from twofactor.logs import configure_logging
 from twofactor.security.passwords import PasswordHasher
-from twofactor.wiring import CommandListeners, Runtime, build_runtime
+from twofactor.store.database import CommandListeners
+from twofactor.wiring import Runtime, build_runtime
 
 logger = logging.getLogger("twofactor.app")
 
