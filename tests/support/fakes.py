@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -518,6 +519,16 @@ class FakeAttemptCounter(Breakable):
     def clear(self, key: str) -> None:
         self._check()
         self.windows.pop(key, None)
+
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        self._check()
+        with self._lock:
+            for key in forget:
+                self.windows.pop(key, None)
+            for key in release:
+                if key in self.windows and self.windows[key][0] > 0:
+                    count, started = self.windows[key]
+                    self.windows[key] = (count - 1, started)
 
 
 class FakeMail:

@@ -153,6 +153,11 @@ class AttemptCounter(Protocol):
         """Give one counted attempt back."""
         ...
 
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        """A success, in one write: the keys of ``forget`` count no failure any more, those of
+        ``release`` each give one counted attempt back."""
+        ...
+
     def clear(self, key: str) -> None: ...
 
 

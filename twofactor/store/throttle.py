@@ -6,9 +6,10 @@ fixed window; a TTL index removes it when the window is over.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateMany, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -72,6 +73,20 @@ class AttemptStore:
     def release(self, key: str) -> None:
         with database_errors():
             self._collection.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        """One ``update`` command for the whole success (a sign-in clears two counters and gives
+        an attempt back to a third): a forgotten key keeps its document at a count of 0, which
+        counts like no document and goes with its window's TTL."""
+        operations: list[UpdateOne | UpdateMany] = []
+        if forget:
+            operations.append(UpdateMany({"_id": {"$in": list(forget)}}, {"$set": {"count": 0}}))
+        operations += [
+            UpdateOne({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}) for key in release
+        ]
+        if operations:
+            with database_errors():
+                self._collection.bulk_write(operations, ordered=False)
 
     def clear(self, key: str) -> None:
         with database_errors():

@@ -383,3 +383,21 @@ def test_the_throttle_reads_attempts_recorded_by_another_instance(
     fail(first, MAX_FAILURES, "user:ada")
     with pytest.raises(TooManyAttempts):
         second.reserve("user:ada")
+
+
+def test_settling_forgets_some_keys_and_gives_one_attempt_back_to_others(
+    counter: AttemptStore,
+) -> None:
+    for key in ("account", "pair", "address", "address", "bystander"):
+        counter.record_attempt(key, START, WINDOW)
+
+    counter.settle(["account", "pair", "nobody"], ["address", "unknown-address"])
+    counter.settle([], [])
+
+    assert counter.failures("account", START, WINDOW)[0] == 0
+    assert counter.failures("pair", START, WINDOW)[0] == 0
+    assert counter.failures("address", START, WINDOW)[0] == 1
+    assert counter.failures("bystander", START, WINDOW)[0] == 1
+    assert counter.failures("unknown-address", START, WINDOW)[0] == 0
+    # A forgotten key counts afresh, in the window still open.
+    assert counter.record_attempt("account", START, WINDOW) == (1, START + WINDOW)
