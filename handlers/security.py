@@ -99,8 +99,8 @@ async def _verified_access(request: ConnexionRequest, token: str) -> TokenInfo:
         services = _services(request)
         try:
             claims = services.tokens.verify_access(token)
-            await to_thread.run_sync(services.sessions.require_listed, claims)
-            cache[token] = {"sub": claims.sub, "access": claims}
+            device = await to_thread.run_sync(services.sessions.require_listed, claims)
+            cache[token] = {"sub": claims.sub, "access": claims, "device": device}
         except Exception as error:
             cache[token] = error
     outcome = cache[token]

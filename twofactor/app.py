@@ -32,6 +32,7 @@ from twofactor.errors import ServiceError
 from twofactor.lifeline import die_with_parent
 from twofactor.logs import configure_logging
 from twofactor.security.passwords import PasswordHasher
+from twofactor.store.database import CommandListeners
 from twofactor.wiring import Runtime, build_runtime
 
 logger = logging.getLogger("twofactor.app")
@@ -46,6 +47,7 @@ def create_app(
     passwords: PasswordHasher | None = None,
     validate_responses: bool = False,
     database_required: bool = True,
+    event_listeners: CommandListeners = (),
 ) -> AsyncApp:
     """The application for ``settings`` (which must name a database and carry keys).
 
@@ -53,9 +55,12 @@ def create_app(
     ``validate_responses`` makes every answer be checked against the spec (the tests turn it on).
     ``database_required`` makes an unreachable database fail the start-up; worker processes
     turn it off (see ``Runtime.open``), so that a worker uvicorn restarts during a database
-    outage does not make uvicorn stop the whole server.
+    outage does not make uvicorn stop the whole server. ``event_listeners`` (pymongo command
+    monitoring) let the tests count the database commands each request sends.
     """
-    runtime = build_runtime(settings, clock or SystemClock(), passwords=passwords)
+    runtime = build_runtime(
+        settings, clock or SystemClock(), passwords=passwords, event_listeners=event_listeners
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:

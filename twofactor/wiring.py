@@ -49,7 +49,7 @@ from twofactor.security.passwords import PasswordHasher
 from twofactor.security.recovery_codes import RecoveryCodeHasher
 from twofactor.security.tokens import TokenService
 from twofactor.store.allowlist import AllowlistStore
-from twofactor.store.database import Stores
+from twofactor.store.database import CommandListeners, Stores
 from twofactor.store.outbox import OutboxStore
 from twofactor.store.principals import PrincipalStore
 from twofactor.store.sessions import SessionStore
@@ -92,9 +92,14 @@ class Adapters:
 
 
 def build_runtime(
-    settings: Settings, clock: Clock, *, passwords: PasswordHasher | None = None
+    settings: Settings,
+    clock: Clock,
+    *,
+    passwords: PasswordHasher | None = None,
+    event_listeners: CommandListeners = (),
 ) -> Runtime:
-    """Everything one process needs; ``passwords`` lets tests use cheap hashing parameters."""
+    """Everything one process needs; ``passwords`` lets tests use cheap hashing parameters,
+    ``event_listeners`` lets them count the database commands of a request."""
     if settings.mongodb_uri is None or not settings.has_keys:
         raise ValueError("settings must name a database and carry keys (see twofactor.local_mode)")
     stores = Stores(
@@ -102,6 +107,7 @@ def build_runtime(
         settings.mongodb_database,
         settings.allowlist_mongodb_uri,
         timeout_seconds=settings.mongodb_timeout,
+        event_listeners=event_listeners,
     )
     collections = stores.collections
     adapters = Adapters(

@@ -13,7 +13,7 @@ from connexion import request
 from starlette.responses import JSONResponse
 
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import ClientInfo, RequestInfo, TwoFactorMethod
+from twofactor.domain.model import ClientInfo, RequestInfo, SessionDevice, TwoFactorMethod
 from twofactor.domain.services import Services
 from twofactor.domain.verification import Proof
 from twofactor.security.tokens import AccessClaims, RefreshClaims, StepUpClaims, TwoFactorClaims
@@ -39,6 +39,7 @@ def security_change(token_info: dict[str, Any], locale: str | None = None) -> Se
         request=request_info(),
         locale=locale,
         accept_language=request.headers.get("accept-language"),
+        device=verified.device,
     )
 
 
@@ -70,6 +71,8 @@ class Verified:
     step_up: StepUpClaims | None = None
     two_factor: TwoFactorClaims | None = None
     refresh: RefreshClaims | None = None
+    #: The session's device, as the access token's allowlist entry keeps it (if it does).
+    device: SessionDevice | None = None
 
     @classmethod
     def of(cls, token_info: dict[str, Any] | None) -> Verified:
@@ -102,7 +105,7 @@ class Verified:
         return self.refresh
 
 
-_CREDENTIAL_FIELDS = {"access", "step_up", "two_factor", "refresh"}
+_CREDENTIAL_FIELDS = {"access", "step_up", "two_factor", "refresh", "device"}
 
 
 def json_response(body: object, status: int = 200) -> JSONResponse:

@@ -101,24 +101,54 @@ def test_disable_totp_beyond_the_users_budget_of_security_changes_is_429(
     start_api: Callable[..., Api],
 ) -> None:
     api = start_api(throttle_security_changes_per_user=Budget(2, HOUR))
-    account = api.account()  # no TOTP: each request answers 304 and keeps the step-up token
-    other = api.account()
+    account = api.account(("totp", "email"))
+    other = api.account(("totp", "email"))
 
+    # Two requests behind the step-up token that change nothing but count (TOTP is on already).
     answers = [
-        api.http.delete("/auth/2fa/totp", headers=account.headers()).status_code for _ in range(2)
+        api.http.get("/auth/2fa/totp/setup", headers=account.headers()).status_code
+        for _ in range(2)
     ]
     refused = api.http.delete("/auth/2fa/totp", headers=account.headers())
 
-    assert answers == [304, 304]
+    assert answers == [304, 304], answers
     assert_throttled(refused, "TOO_MANY_REQUESTS", HOUR)
     assert refused.json()["instance"] == "/api/auth/2fa/totp"
-    # The budget is the user's: another user, and the other security changes of the same
-    # user, are counted apart and together respectively.
-    assert api.http.delete("/auth/2fa/totp", headers=other.headers()).status_code == 304
-    preferred = api.http.post(
-        "/auth/2fa/preferred-method", json={"method": "totp"}, headers=account.headers()
-    )
-    assert_throttled(preferred, "TOO_MANY_REQUESTS", HOUR)
+    assert api.document(account.id)["twoFactor"]["methods"] == ["totp", "email"]
+    # The budget is the user's: another user is counted apart.
+    assert api.http.delete("/auth/2fa/totp", headers=other.headers()).status_code == 200
+
+
+def test_disable_totp_answers_that_change_nothing_spend_no_budget(
+    start_api: Callable[..., Api],
+) -> None:
+    # DELETE counts on the budget only once a change is about to be written: 304 and 400
+    # answers change nothing, send no alert and cost no write.
+    api = start_api(throttle_security_changes_per_user=Budget(1, HOUR))
+    without_totp = api.account(("email",))
+    totp_only = api.account(("totp",))
+
+    not_modified = [
+        api.http.delete("/auth/2fa/totp", headers=without_totp.headers()).status_code
+        for _ in range(3)
+    ]
+    only_method = [
+        api.http.delete("/auth/2fa/totp", headers=totp_only.headers()).status_code for _ in range(3)
+    ]
+
+    assert not_modified == [304, 304, 304]
+    assert only_method == [400, 400, 400]
+    # The one unit of each budget is still there for a request that counts (preferring a
+    # method that is not enabled: 400, counted, nothing written).
+    for account, disabled in ((without_totp, "totp"), (totp_only, "email")):
+        preferred = api.http.post(
+            "/auth/2fa/preferred-method", json={"method": disabled}, headers=account.headers()
+        )
+        assert preferred.status_code == 400, preferred.text
+        again = api.http.post(
+            "/auth/2fa/preferred-method", json={"method": disabled}, headers=account.headers()
+        )
+        assert_throttled(again, "TOO_MANY_REQUESTS", HOUR)
 
 
 def test_requests_without_the_users_credentials_do_not_spend_the_users_budget(

@@ -11,6 +11,7 @@ is an ``httpx2.Client`` that keeps no cookies.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import pyotp
 from bson import ObjectId
 from pymongo import MongoClient
 from pymongo.database import Database
+from pymongo.monitoring import CommandListener
 
 from tests.support.clock import MovableClock
 from tests.support.live_server import LiveServer
@@ -68,12 +70,14 @@ class Api:
         live: bool = False,
         workers: int = 0,
         log_path: Path | None = None,
+        event_listeners: Sequence[CommandListener] = (),
     ) -> None:
         self.settings = settings
         self.clock = clock or MovableClock()
         self.live = live
         self.workers = workers
         self.log_path = log_path
+        self.event_listeners = event_listeners
         self.served: Served | None = None
         # Real argon2id with cheap parameters: the server hashes and verifies with it, and the
         # seeding below hashes recovery codes with it.
@@ -106,7 +110,11 @@ class Api:
             self._running.callback(self.served.stop)
             return httpx2.Client(base_url=self.served.url, timeout=30)
         app = create_app(
-            self.settings, clock=self.clock, passwords=self.passwords, validate_responses=True
+            self.settings,
+            clock=self.clock,
+            passwords=self.passwords,
+            validate_responses=True,
+            event_listeners=self.event_listeners,
         )
         if self.live:
             server = LiveServer(app).start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,8 +21,10 @@ from twofactor.domain.metrics import AlertEvent
 from twofactor.domain.model import (
     FactorState,
     Kind,
+    ListedAccess,
     NewUser,
     Principal,
+    SessionDevice,
     SessionRecord,
     TotpState,
     TwoFactorMethod,
@@ -232,7 +235,7 @@ class FakePrincipals(Breakable):
         alert: QueuedAlert | None,
         now: datetime,
         states: dict[TwoFactorMethod, FactorState | None],
-    ) -> bool:
+    ) -> Principal | None:
         self._check()
         with self._lock:
             record = self.records.get(seen.id)
@@ -244,7 +247,7 @@ class FakePrincipals(Breakable):
                 or current.step_up_generation != seen.step_up_generation
                 or current.methods != seen.methods
             ):
-                return False
+                return None
             record.principal = replace(
                 current,
                 step_up_generation=current.step_up_generation + 1,
@@ -257,9 +260,20 @@ class FakePrincipals(Breakable):
                 else:
                     record.factor_states[method] = state
             record.events.append(event)
-            if alert is not None:
+            if alert is not None and alert.claim is not None:
+                record.outbox.append(
+                    OutboxEntry(
+                        alert,
+                        status=DeliveryStatus.SENDING,
+                        attempts=1,
+                        next_attempt_at=alert.created_at,
+                        claim=alert.claim,
+                        claimed_at=alert.created_at,
+                    )
+                )
+            elif alert is not None:
                 record.outbox.append(OutboxEntry(alert, next_attempt_at=alert.created_at))
-            return True
+            return record.principal
 
     def use_totp_step(self, principal_id: str, step: int) -> bool:
         self._check()
@@ -435,6 +449,7 @@ class AllowlistEntry:
     principal_id: str
     session_id: str
     expires_at: datetime
+    device: SessionDevice | None = None
 
 
 class FakeAllowlist(Breakable):
@@ -443,19 +458,27 @@ class FakeAllowlist(Breakable):
     def __init__(self) -> None:
         self.entries: dict[str, AllowlistEntry] = {}
 
-    def add(self, jti: str, principal_id: str, session_id: str, expires_at: datetime) -> None:
+    def add(
+        self,
+        jti: str,
+        principal_id: str,
+        session_id: str,
+        expires_at: datetime,
+        device: SessionDevice | None = None,
+    ) -> None:
         self._check()
-        self.entries[jti] = AllowlistEntry(principal_id, session_id, expires_at)
+        self.entries[jti] = AllowlistEntry(principal_id, session_id, expires_at, device)
 
     def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
+        return self.lookup(jti, principal_id, session_id) is not None
+
+    def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:
         if self.broken:
             raise AllowlistReadingFailure()
         entry = self.entries.get(jti)
-        return (
-            entry is not None
-            and entry.principal_id == principal_id
-            and entry.session_id == session_id
-        )
+        if entry is None or entry.principal_id != principal_id or entry.session_id != session_id:
+            return None
+        return ListedAccess(entry.device)
 
     def revoke_session(self, session_id: str) -> None:
         self._check()
@@ -496,6 +519,16 @@ class FakeAttemptCounter(Breakable):
     def clear(self, key: str) -> None:
         self._check()
         self.windows.pop(key, None)
+
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        self._check()
+        with self._lock:
+            for key in forget:
+                self.windows.pop(key, None)
+            for key in release:
+                if key in self.windows and self.windows[key][0] > 0:
+                    count, started = self.windows[key]
+                    self.windows[key] = (count - 1, started)
 
 
 class FakeMail:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from twofactor.clock import Clock
-from twofactor.domain.alerts import AlertKind, AlertPolicy
+from twofactor.domain.alerts import AlertKind, AlertPolicy, QueuedAlert
 from twofactor.domain.messages import AlertContent
 from twofactor.domain.metrics import NO_METRICS, AlertEvent, Metrics
-from twofactor.domain.model import TwoFactorMethod
+from twofactor.domain.model import Principal, TwoFactorMethod
 from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
 from twofactor.domain.ports import (
     AlertOutbox,
@@ -94,9 +94,38 @@ class AlertDelivery:
         address cannot be mailed at all (stored before addresses were validated), the alert is
         dropped with that reason and the caller learns it the same way.
         """
+        self._after_commit(lambda: self._deliver(principal_id, alert_id))
+
+    @staticmethod
+    def claimed_on_queue(alert: QueuedAlert) -> QueuedAlert:
+        """``alert`` with a claim of this request's: queued with its change already claimed,
+        it needs no write to claim it before ``send_claimed_after_commit`` sends it."""
+        return replace(alert, claim=secrets.token_hex(8))
+
+    def send_claimed_after_commit(self, recipient: Principal, alert: QueuedAlert) -> None:
+        """``send_after_commit`` for an alert queued already claimed (``claimed_on_queue``) by
+        the change that answered ``recipient``: neither the claim nor the recipient is read
+        again, so sending costs one write (the outcome)."""
+        if alert.claim is None:
+            self.send_after_commit(recipient.id, alert.id)
+            return
+        claimed = ClaimedAlert(
+            principal_id=recipient.id,
+            alert_id=alert.id,
+            claim=alert.claim,
+            attempts=1,
+            kind=alert.kind.value,
+            method=alert.method.value,
+            locale=alert.locale,
+            created_at=alert.created_at,
+            origin=alert.origin,
+        )
+        self._after_commit(lambda: self._attempt(claimed, recipient))
+
+    def _after_commit(self, deliver: Callable[[], DeliveryOutcome | None]) -> None:
         self._metrics.alert(AlertEvent.QUEUED)
         try:
-            outcome = self._deliver(principal_id, alert_id)
+            outcome = deliver()
         except ServiceError:
             raise PostCommitSideEffectFailure() from None
         if outcome is None:
@@ -133,7 +162,9 @@ class AlertDelivery:
                 report.failed += 1
         return report
 
-    def _attempt(self, claimed: ClaimedAlert) -> DeliveryOutcome:
+    def _attempt(
+        self, claimed: ClaimedAlert, recipient: Principal | None = None
+    ) -> DeliveryOutcome:
         now = self._clock.now()
         try:
             kind = AlertKind(claimed.kind or "")
@@ -144,10 +175,12 @@ class AlertDelivery:
             return self._finish(
                 claimed, DeliveryOutcome.dropped("alerts of this kind are switched off")
             )
-        try:
-            principal = self._principals.get(claimed.principal_id)
-        except ServiceError as error:
-            return self._retry(claimed, now, error.code)
+        principal = recipient
+        if principal is None:
+            try:
+                principal = self._principals.get(claimed.principal_id)
+            except ServiceError as error:
+                return self._retry(claimed, now, error.code)
         if principal is None or principal.email is None:
             return self._finish(claimed, DeliveryOutcome.dropped("the recipient no longer exists"))
         if usable_email_address(principal.email) is None:

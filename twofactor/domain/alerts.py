@@ -60,6 +60,9 @@ class QueuedAlert:
     locale: str
     origin: ChangeOrigin
     created_at: datetime
+    #: Set when the request that queues the alert sends it right after: it is queued already
+    #: claimed by that request (``sending``, one attempt), so no second write claims it.
+    claim: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 Steps 1 and 2 (the access token and its allowlist entry) ran in the security layer already.
 Once the step-up proof is known good (and only then, so that nobody without the user's
-credentials can spend it) the request is counted on the user's budget of security changes.
+credentials can spend it) the request is counted on the user's budget of security changes:
+here for most operations, or, by a flow that calls ``count_change`` itself, only once a change
+is about to be written (removing a second factor: an answer that changes nothing costs
+nothing, not even the budget's write).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twofactor.domain.alerts import LocaleRequest
-from twofactor.domain.model import Principal, RequestInfo
+from twofactor.domain.model import Principal, RequestInfo, SessionDevice
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
 from twofactor.domain.throttle import Throttle
@@ -26,6 +29,8 @@ class SecurityChangeRequest:
     request: RequestInfo
     locale: str | None = None
     accept_language: str | None = None
+    #: The session's device as the access token's allowlist entry keeps it, when it does.
+    device: SessionDevice | None = None
 
     @property
     def language(self) -> LocaleRequest:
@@ -50,11 +55,15 @@ class SecurityChangeGuard:
         principal = self.load_user(change.access.sub)
         require_unused_step_up(principal, change.step_up)
         if count:
-            self._budget.reserve(f"security-changes:{principal.id}")
+            self.count_change(principal)
         if principal.password_hash is None:
             raise NoPasswordProvider()
         self._passwords.ensure_parseable(principal.password_hash)
         return principal
+
+    def count_change(self, principal: Principal) -> None:
+        """Spend one unit of the user's budget of security changes, or refuse (429)."""
+        self._budget.reserve(f"security-changes:{principal.id}")
 
     def load_user(self, principal_id: str) -> Principal:
         principal = self._principals.get(principal_id)

@@ -113,6 +113,24 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class SessionDevice:
+    """The browser and OS a session's client named at sign-in. Each access token's allowlist
+    entry keeps a copy, so the read that checks the token also tells where a change comes from
+    (no read of the session)."""
+
+    browser: str | None = None
+    os: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedAccess:
+    """An access token's allowlist entry: ``device`` is ``None`` for an entry written before
+    entries kept their session's device (then the session is read instead)."""
+
+    device: SessionDevice | None = None
+
+
+@dataclass(frozen=True)
 class ChangeOrigin:
     """Where a security change came from: recorded in the history and shown in the alert."""
 

@@ -15,8 +15,10 @@ from twofactor.domain.alerts import QueuedAlert, SecurityEvent
 from twofactor.domain.messages import AlertContent, CodeContent
 from twofactor.domain.model import (
     FactorState,
+    ListedAccess,
     NewUser,
     Principal,
+    SessionDevice,
     SessionRecord,
     TwoFactorMethod,
 )
@@ -48,10 +50,11 @@ class PrincipalRepository(Protocol):
         alert: QueuedAlert | None,
         now: datetime,
         mark_email_verified: bool = False,
-    ) -> bool:
+    ) -> Principal | None:
         """Enable ``method`` if, and only if, the principal is still as ``principal`` saw it
         (same methods, same step-up generation). The write bumps the step-up generation,
-        records ``event`` and queues ``alert``: ``False`` means nothing was written."""
+        records ``event`` and queues ``alert``. The principal as written; ``None`` when nothing
+        was written."""
         ...
 
     def remove_method(
@@ -62,14 +65,14 @@ class PrincipalRepository(Protocol):
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
-    ) -> bool:
+    ) -> Principal | None:
         """Disable ``method`` (its state is erased) under the same condition as ``add_method``;
         the preferred method moves to a remaining one."""
         ...
 
     def set_preferred_method(
         self, principal: Principal, method: TwoFactorMethod, *, event: SecurityEvent, now: datetime
-    ) -> bool: ...
+    ) -> Principal | None: ...
 
     def use_totp_step(self, principal_id: str, step: int) -> bool:
         """Accept a TOTP time step once: only if it is later than every step accepted before."""
@@ -118,10 +121,22 @@ class SessionRepository(Protocol):
 
 
 class AccessTokenAllowlist(Protocol):
-    def add(self, jti: str, principal_id: str, session_id: str, expires_at: datetime) -> None: ...
+    def add(
+        self,
+        jti: str,
+        principal_id: str,
+        session_id: str,
+        expires_at: datetime,
+        device: SessionDevice | None = None,
+    ) -> None: ...
 
     def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
         """``AllowlistReadingFailure`` when the allowlist cannot be read."""
+        ...
+
+    def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:
+        """The entry of a listed access token, ``None`` when it is not listed (one read);
+        ``AllowlistReadingFailure`` when the allowlist cannot be read."""
         ...
 
     def revoke_session(self, session_id: str) -> None: ...
@@ -136,6 +151,11 @@ class AttemptCounter(Protocol):
 
     def release(self, key: str) -> None:
         """Give one counted attempt back."""
+        ...
+
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        """A success, in one write: the keys of ``forget`` count no failure any more, those of
+        ``release`` each give one counted attempt back."""
         ...
 
     def clear(self, key: str) -> None: ...

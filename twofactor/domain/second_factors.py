@@ -43,17 +43,24 @@ class SecondFactorService:
 
     def disable(self, method: TwoFactorMethod, change: SecurityChangeRequest) -> Principal:
         for attempt in range(MAX_ATTEMPTS):
-            principal = self._guard.check(change, count=attempt == 0)
+            principal = self._guard.check(change, count=False)
             if method not in principal.methods:
                 raise TwoFactorMethodAlreadyDisabled()
             if len(principal.methods) == 1:
                 raise CannotDisableOnlyTwoFactorMethod()
+            if attempt == 0:
+                # Counted only once a change is about to be written: an answer that changes
+                # nothing (304, 400) spends nothing and costs no write.
+                self._guard.count_change(principal)
             record = self._recorder.record(AlertKind.TWO_FACTOR_REMOVED, method, change, principal)
-            if self._principals.remove_method(
-                principal, method, event=record.event, alert=record.alert, now=self._clock.now()
-            ):
-                changed = self._guard.load_user(principal.id)
-                if record.alert is not None:
-                    self._alerts.send_after_commit(principal.id, record.alert.id)
+            # The change, the step-up token's consumption and the alert (queued already claimed
+            # by this request) are one conditional write, which answers the principal as written.
+            alert = None if record.alert is None else self._alerts.claimed_on_queue(record.alert)
+            changed = self._principals.remove_method(
+                principal, method, event=record.event, alert=alert, now=self._clock.now()
+            )
+            if changed is not None:
+                if alert is not None:
+                    self._alerts.send_claimed_after_commit(changed, alert)
                 return changed
         raise DatabaseFailure("The account kept changing during the request; nothing was changed.")

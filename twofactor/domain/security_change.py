@@ -34,6 +34,6 @@ class ChangeRecorder:
         change: SecurityChangeRequest,
         principal: Principal,
     ) -> ChangeRecord:
-        origin = self._sessions.change_origin(change.access.sid, change.request)
+        origin = self._sessions.change_origin(change.access.sid, change.request, change.device)
         event = SecurityEvent(kind=kind, method=method, origin=origin, at=self._clock.now())
         return ChangeRecord(event, self._composer.compose(event, principal, change.language))

@@ -6,7 +6,14 @@ import secrets
 from dataclasses import dataclass
 
 from twofactor.clock import Clock
-from twofactor.domain.model import ChangeOrigin, ClientInfo, Principal, RequestInfo, SessionRecord
+from twofactor.domain.model import (
+    ChangeOrigin,
+    ClientInfo,
+    Principal,
+    RequestInfo,
+    SessionDevice,
+    SessionRecord,
+)
 from twofactor.domain.ports import AccessTokenAllowlist, PrincipalRepository, SessionRepository
 from twofactor.errors import AccessTokenExpired, RefreshTokenInvalid
 from twofactor.security.tokens import AccessClaims, IssuedToken, RefreshClaims, TokenService
@@ -52,14 +59,20 @@ class SessionService:
                 user_agent=request.user_agent,
             )
         )
-        access = self._issue_access(principal, session_id)
+        access = self._issue_access(principal, session_id, SessionDevice(client.browser, client.os))
         self._principals.touch(principal.id, self._clock.now())
         return SessionTokens(session_id=session_id, access=access, refresh=refresh)
 
-    def require_listed(self, claims: AccessClaims) -> None:
-        """Step 2 of the check order: a decoded access token must still be on the allowlist."""
-        if not self._allowlist.contains(claims.jti, claims.sub, claims.sid):
+    def require_listed(self, claims: AccessClaims) -> SessionDevice | None:
+        """Step 2 of the check order: a decoded access token must still be on the allowlist.
+
+        The session's device as its entry keeps it (``None`` for an older entry): a security
+        change made with the token records it without reading the session.
+        """
+        listed = self._allowlist.lookup(claims.jti, claims.sub, claims.sid)
+        if listed is None:
             raise AccessTokenExpired()
+        return listed.device
 
     def refresh(self, claims: RefreshClaims) -> SessionTokens:
         """Single use: the refresh token is swapped atomically; presenting an old one again is
@@ -76,7 +89,9 @@ class SessionService:
         ):
             self.end(session.id)
             raise RefreshTokenInvalid()
-        access = self._issue_access(principal, session.id)
+        access = self._issue_access(
+            principal, session.id, SessionDevice(session.browser, session.os)
+        )
         return SessionTokens(session_id=session.id, access=access, refresh=refresh)
 
     def end(self, session_id: str) -> None:
@@ -88,8 +103,13 @@ class SessionService:
         self._allowlist.revoke_other_sessions(principal_id, keep_session_id)
         self._sessions.delete_others(principal_id, keep_session_id)
 
-    def change_origin(self, session_id: str, request: RequestInfo) -> ChangeOrigin:
-        """Where a change made in this session came from (the session knows browser and OS)."""
+    def change_origin(
+        self, session_id: str, request: RequestInfo, device: SessionDevice | None = None
+    ) -> ChangeOrigin:
+        """Where a change made in this session came from: the ``device`` the access token's
+        allowlist entry keeps, else the session's (read for it)."""
+        if device is not None:
+            return ChangeOrigin(session_id, request, browser=device.browser, os=device.os)
         session = self._sessions.get(session_id)
         return ChangeOrigin(
             session_id=session_id,
@@ -101,7 +121,9 @@ class SessionService:
     def session(self, session_id: str) -> SessionRecord | None:
         return self._sessions.get(session_id)
 
-    def _issue_access(self, principal: Principal, session_id: str) -> IssuedToken:
+    def _issue_access(
+        self, principal: Principal, session_id: str, device: SessionDevice
+    ) -> IssuedToken:
         access = self._tokens.issue_access(principal.id, session_id, principal.roles)
-        self._allowlist.add(access.jti, principal.id, session_id, access.expires_at)
+        self._allowlist.add(access.jti, principal.id, session_id, access.expires_at, device)
         return access

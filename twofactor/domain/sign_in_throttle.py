@@ -47,12 +47,12 @@ class SignInAttempt:
 
     def succeeded(self) -> None:
         """A correct password: the personal keys start afresh, the shared one gets its attempt
-        back (it stays a budget of failures)."""
-        self.budgets.per_account.forget(self.account)
+        back (it stays a budget of failures). All three in one write."""
+        forget = [self.account]
         if self.account_address is not None:
-            self.budgets.per_account_address.forget(self.account_address)
-        if self.address is not None:
-            self.budgets.per_address.release(self.address)
+            forget.append(self.account_address)
+        release = [] if self.address is None else [self.address]
+        self.budgets.per_account.settle(forget, release)
 
     def failed(self) -> TooManyRequests | None:
         """A wrong password stays counted everywhere; over the address budget it is answered

@@ -11,6 +11,7 @@ does not know where they are configured.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -84,6 +85,11 @@ class Throttle:
         """The attempt succeeded: the earlier failures of these personal keys no longer count."""
         for key in keys:
             self._counter.clear(key)
+
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        """``forget`` and ``release`` in one write to the shared counter (the keys may belong
+        to other budgets over it: a sign-in settles three at once)."""
+        self._counter.settle(forget, release)
 
     def release(self, *keys: str) -> None:
         """Give back the one attempt this request counted (it was no guess, or it succeeded

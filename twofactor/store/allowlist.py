@@ -11,6 +11,7 @@ from datetime import datetime
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
+from twofactor.domain.model import ListedAccess, SessionDevice
 from twofactor.errors import AllowlistReadingFailure
 from twofactor.store.database import Document, database_errors
 
@@ -21,26 +22,44 @@ class AllowlistStore:
     def __init__(self, collection: Collection[Document]) -> None:
         self._collection = collection
 
-    def add(self, jti: str, principal_id: str, session_id: str, expires_at: datetime) -> None:
+    def add(
+        self,
+        jti: str,
+        principal_id: str,
+        session_id: str,
+        expires_at: datetime,
+        device: SessionDevice | None = None,
+    ) -> None:
+        document: Document = {
+            "_id": jti,
+            "principalId": principal_id,
+            "sessionId": session_id,
+            "expiresAt": expires_at,
+        }
+        if device is not None:
+            # A copy of the session's device: the read that checks the token tells where a
+            # change comes from, without a read of the session.
+            document["device"] = {"browser": device.browser, "os": device.os}
         with database_errors():
-            self._collection.insert_one(
-                {
-                    "_id": jti,
-                    "principalId": principal_id,
-                    "sessionId": session_id,
-                    "expiresAt": expires_at,
-                }
-            )
+            self._collection.insert_one(document)
 
     def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
+        return self.lookup(jti, principal_id, session_id) is not None
+
+    def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:
         try:
             document = self._collection.find_one(
                 {"_id": jti, "principalId": principal_id, "sessionId": session_id},
-                projection={"_id": 1},
+                projection={"device": 1},
             )
         except PyMongoError as error:
             raise AllowlistReadingFailure() from error
-        return document is not None
+        if document is None:
+            return None
+        device = document.get("device")
+        if not isinstance(device, dict):
+            return ListedAccess()
+        return ListedAccess(SessionDevice(_text(device.get("browser")), _text(device.get("os"))))
 
     def revoke_session(self, session_id: str) -> None:
         with database_errors():
@@ -51,3 +70,7 @@ class AllowlistStore:
             self._collection.delete_many(
                 {"principalId": principal_id, "sessionId": {"$ne": keep_session_id}}
             )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

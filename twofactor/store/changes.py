@@ -46,8 +46,10 @@ def event_document(event: SecurityEvent) -> dict[str, Any]:
 
 
 def outbox_entry(alert: QueuedAlert) -> dict[str, Any]:
-    """One entry of ``alertOutbox``, pending and due at once."""
-    return {
+    """One entry of ``alertOutbox``: pending and due at once, or, when the alert carries a
+    claim, already claimed by the request that queues it (its first attempt; should that
+    request die before finishing, the claim goes stale and a worker sends the alert)."""
+    entry: dict[str, Any] = {
         "id": alert.id,
         "kind": alert.kind.value,
         "method": alert.method.value,
@@ -58,6 +60,14 @@ def outbox_entry(alert: QueuedAlert) -> dict[str, Any]:
         "nextAttemptAt": alert.created_at,
         "origin": origin_document(alert.origin),
     }
+    if alert.claim is not None:
+        entry |= {
+            "status": DeliveryStatus.SENDING.value,
+            "attempts": 1,
+            "claim": alert.claim,
+            "claimedAt": alert.created_at,
+        }
+    return entry
 
 
 def origin_document(origin: ChangeOrigin) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +13,14 @@ from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
+from pymongo.monitoring import CommandListener
 
 from twofactor.errors import DatabaseFailure, InvalidPrincipalDocument
 
 Document = dict[str, object]
+#: Command monitoring registered on the clients; only the tests that count the database
+#: commands of a request pass any (the service itself registers none).
+CommandListeners = Sequence[CommandListener]
 
 # Every timeout explicit: a request against an unreachable database (refused, or a server that
 # accepts connections but never answers, like a stopped process) fails within a bounded time with
@@ -61,8 +65,12 @@ class Stores:
         allowlist_uri: str | None = None,
         *,
         timeout_seconds: int = 5,
+        event_listeners: CommandListeners = (),
     ) -> None:
-        options = _CLIENT_OPTIONS | {"timeoutMS": timeout_seconds * 1_000}
+        options = _CLIENT_OPTIONS | {
+            "timeoutMS": timeout_seconds * 1_000,
+            "event_listeners": list(event_listeners),
+        }
         self._client: MongoClient[Document] = MongoClient(uri, **options)
         self._allowlist_client: MongoClient[Document] = (
             MongoClient(allowlist_uri, **options) if allowlist_uri else self._client

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -77,7 +78,7 @@ class PrincipalStore:
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
-    ) -> bool:
+    ) -> Principal | None:
         """Disable ``method`` if, and only if, the document is still as ``principal`` saw it."""
         remaining = [m for m in principal.methods if m is not method]
         preferred = principal.preferred_method
@@ -105,7 +106,7 @@ class PrincipalStore:
         alert: QueuedAlert | None,
         now: datetime,
         mark_email_verified: bool = False,
-    ) -> bool:
+    ) -> Principal | None:
         """Enable ``method`` with its ``state``, if the document is as ``principal`` saw it."""
         methods = [*principal.methods, method]
         preferred = principal.preferred_method or method
@@ -126,7 +127,7 @@ class PrincipalStore:
 
     def set_preferred_method(
         self, principal: Principal, method: TwoFactorMethod, *, event: SecurityEvent, now: datetime
-    ) -> bool:
+    ) -> Principal | None:
         return self._change_security(
             principal, {"twoFactor.preferred": method.value}, event=event, alert=None, now=now
         )
@@ -140,7 +141,7 @@ class PrincipalStore:
         alert: QueuedAlert | None,
         now: datetime,
         unset: list[str] | None = None,
-    ) -> bool:
+    ) -> Principal | None:
         """Apply a security change if, and only if, the document is still as ``principal`` saw it.
 
         One conditional update does the whole change: the filter pins the enabled methods and the
@@ -148,7 +149,9 @@ class PrincipalStore:
         instead of leaving the user without a second factor or using a step-up token twice. The
         generation is bumped (consuming the step-up token), and the security event and the alert
         are written in the same update, so a committed change always has its alert queued (no
-        multi-document transaction needed).
+        multi-document transaction needed); an alert carrying a claim is queued already claimed
+        by this request, which sends it next. The principal as written comes back from the same
+        command (``None`` on a miss): nothing is read again.
         """
         push: dict[str, Any] = {
             "securityEvents": {"$each": [event_document(event)], "$slice": -_HISTORY_LENGTH}
@@ -163,7 +166,7 @@ class PrincipalStore:
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
         with database_errors():
-            result = self._collection.update_one(
+            document = self._collection.find_one_and_update(
                 {
                     "_id": ObjectId(principal.id),
                     "kind": principal.kind.value,
@@ -171,8 +174,9 @@ class PrincipalStore:
                     "twoFactor.methods": [m.value for m in principal.methods],
                 },
                 update,
+                return_document=ReturnDocument.AFTER,
             )
-        return result.modified_count == 1
+        return None if document is None else principal_from_document(document, self._cipher)
 
     def use_totp_step(self, principal_id: str, step: int) -> bool:
         """Accept a TOTP time step once: only if it is later than every step accepted before."""

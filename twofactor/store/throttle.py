@@ -6,9 +6,10 @@ fixed window; a TTL index removes it when the window is over.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateMany, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -34,43 +35,58 @@ class AttemptStore:
     def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         """Count one attempt atomically; the count in the current window and when it ends.
 
-        Two conditional writes, each atomic: count in a window still open, else open a new one
-        at 1. Two attempts racing at the end of a window cannot both open one (and lose a
-        count): the second one's filter no longer matches, its upsert collides with the key and
-        it counts in the window the first one opened.
+        One conditional write (an upsert whose update is a pipeline): in a window still open
+        the count goes up by one, otherwise (no document, a window that is over, a document of
+        another shape) a new window opens at 1. One round trip per attempt; two attempts
+        racing on a missing key cannot both insert it: the loser's upsert collides with the
+        key and its retry counts in the window the winner opened.
         """
         cutoff = now - window
+        is_open = {
+            "$and": [
+                {"$gt": ["$windowStart", cutoff]},
+                {"$in": [{"$type": "$count"}, ["int", "long"]]},
+            ]
+        }
+        update = [
+            {
+                "$set": {
+                    "count": {"$cond": [is_open, {"$add": ["$count", 1]}, 1]},
+                    "windowStart": {"$cond": [is_open, "$windowStart", now]},
+                    "expiresAt": {
+                        "$cond": [is_open, {"$ifNull": ["$expiresAt", now + window]}, now + window]
+                    },
+                }
+            }
+        ]
         with database_errors():
             for _ in range(_RACES):
-                document = self._collection.find_one_and_update(
-                    {"_id": key, "windowStart": {"$gt": cutoff}, "count": {"$type": "number"}},
-                    {"$inc": {"count": 1}},
-                    return_document=ReturnDocument.AFTER,
-                )
-                if document is not None:
-                    return _count(document, now, window)
                 try:
-                    # No document, or one whose window is over (or of another shape).
                     document = self._collection.find_one_and_update(
-                        {
-                            "_id": key,
-                            "$or": [
-                                {"windowStart": {"$not": {"$gt": cutoff}}},
-                                {"count": {"$not": {"$type": "number"}}},
-                            ],
-                        },
-                        {"$set": {"count": 1, "windowStart": now, "expiresAt": now + window}},
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
+                        {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
                     )
                 except DuplicateKeyError:
-                    continue  # another attempt opened the window first: count in it
+                    continue  # another attempt inserted the key first: count in its window
                 return _count(document, now, window)
         raise DatabaseFailure("The attempt counter kept changing; the attempt was not counted.")
 
     def release(self, key: str) -> None:
         with database_errors():
             self._collection.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+
+    def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
+        """One ``update`` command for the whole success (a sign-in clears two counters and gives
+        an attempt back to a third): a forgotten key keeps its document at a count of 0, which
+        counts like no document and goes with its window's TTL."""
+        operations: list[UpdateOne | UpdateMany] = []
+        if forget:
+            operations.append(UpdateMany({"_id": {"$in": list(forget)}}, {"$set": {"count": 0}}))
+        operations += [
+            UpdateOne({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}) for key in release
+        ]
+        if operations:
+            with database_errors():
+                self._collection.bulk_write(operations, ordered=False)
 
     def clear(self, key: str) -> None:
         with database_errors():

@@ -110,6 +110,21 @@ def test_an_alert_sent_after_the_commit_is_marked_sent() -> None:
     assert entry.attempts == 1
 
 
+def test_an_alert_sent_without_the_claim_of_its_queueing_is_claimed_first() -> None:
+    # ``send_claimed_after_commit`` with an alert queued unclaimed falls back to claiming it.
+    kit = new_kit()
+    user_id = recipient(kit)
+    alert_id = queue(kit, user_id)
+    [entry] = kit.principals.records[user_id].outbox
+    principal = kit.principals.get(user_id)
+    assert principal is not None
+
+    kit.services.alerts.send_claimed_after_commit(principal, entry.alert)
+
+    assert kit.outbox.entry(user_id, alert_id).status is DeliveryStatus.SENT
+    assert len(kit.mail.alerts) == 1
+
+
 def test_the_mailed_alert_says_what_changed_when_and_from_where_in_its_locale() -> None:
     kit = new_kit()
     user_id = recipient(kit)

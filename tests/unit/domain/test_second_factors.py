@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,13 +18,16 @@ from twofactor.domain.guard import SecurityChangeRequest
 from twofactor.domain.model import Principal, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryStatus
 from twofactor.domain.second_factors import MAX_ATTEMPTS
+from twofactor.domain.throttle import Budget
 from twofactor.errors import (
     CannotDisableOnlyTwoFactorMethod,
     DatabaseFailure,
     NoPasswordProvider,
     PostCommitSideEffectFailure,
     StepUpTokenInvalid,
+    TooManyRequests,
     TwoFactorMethodAlreadyDisabled,
+    TwoFactorMethodAlreadyEnabled,
     UserNotFound,
 )
 
@@ -88,7 +91,7 @@ class InterferingPrincipals(FakePrincipals):
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
-    ) -> bool:
+    ) -> Principal | None:
         self.writes += 1
         if self.writes <= self._times:
             self._interfere(self, principal.id)
@@ -155,6 +158,51 @@ def test_disable_queues_the_alert_and_sends_it_right_away() -> None:
     assert alert.method_label == "Authenticator app (TOTP)"
     assert (alert.recipient_email, alert.recipient_name) == ("ada@example.com", "Ada")
     assert alert.ip == REQUEST.ip
+
+
+def test_disable_queues_the_alert_already_claimed_by_the_request() -> None:
+    # The claim is part of the change's write: the request sends the alert with no claim of its
+    # own, and a refused send leaves the claimed attempt recorded for the worker.
+    kit = new_kit()
+    user_id = user_with(kit, TOTP, EMAIL)
+    kit.mail.refusing = True
+
+    with pytest.raises(PostCommitSideEffectFailure):
+        kit.services.second_factors.disable(TOTP, change_request(kit, sign_in(kit, user_id)))
+
+    [entry] = kit.principals.records[user_id].outbox
+    assert entry.status is DeliveryStatus.PENDING
+    assert entry.attempts == 1
+    assert entry.alert.claim is not None  # the request's claim, written with the change
+
+
+def test_disable_spends_one_unit_of_the_budget_only_for_a_change() -> None:
+    kit = new_kit()
+    user_id = user_with(kit, TOTP, EMAIL)
+    access = sign_in(kit, user_id)
+    key = f"security-changes:{user_id}"
+
+    kit.services.second_factors.disable(TOTP, change_request(kit, access))
+    with pytest.raises(CannotDisableOnlyTwoFactorMethod):
+        kit.services.second_factors.disable(EMAIL, change_request(kit, access))
+    with pytest.raises(TwoFactorMethodAlreadyDisabled):
+        kit.services.second_factors.disable(TOTP, change_request(kit, access))
+
+    assert kit.attempts.windows[key][0] == 1
+
+
+def test_disable_beyond_the_budget_is_refused_and_changes_nothing() -> None:
+    kit = new_kit(throttle_security_changes_per_user=Budget(1, timedelta(hours=1)))
+    user_id = user_with(kit, TOTP, EMAIL)
+    access = sign_in(kit, user_id)
+    with pytest.raises(TwoFactorMethodAlreadyEnabled):  # counted before that check
+        kit.services.enrollment.begin_totp_setup(change_request(kit, access))
+
+    with pytest.raises(TooManyRequests):
+        kit.services.second_factors.disable(TOTP, change_request(kit, access))
+
+    assert stored(kit, user_id).methods == (TOTP, EMAIL)
+    assert kit.principals.records[user_id].outbox == []
 
 
 def test_disable_writes_the_alert_in_the_requested_locale() -> None:

@@ -87,7 +87,7 @@ def test_the_allowlist_is_read_once_per_request() -> None:
             await security.access_from_bearer(one),
         ]
 
-    verified = {"sub": "u1", "access": ACCESS}
+    verified = {"sub": "u1", "access": ACCESS, "device": None}
     assert asyncio.run(alternatives()) == [verified, None, verified]
     assert services.allowlist_reads == 1
     assert services.verifications == 1

@@ -172,37 +172,54 @@ def test_a_counter_document_of_another_shape_counts_as_no_failures(
 
 
 class RacedCollection:
-    """The real collection, where another process opens the new window just before this one
-    writes its own (the interleaving two failures at the end of a window can take)."""
+    """The real collection, where another process inserts the key between this one's look for
+    it and its insert: the upsert collides with the key (the interleaving two first attempts
+    on a key can take)."""
 
     def __init__(self, real: Collection[Document], racer: Callable[[], object]) -> None:
         self._real = real
         self._racer: Callable[[], object] | None = racer
 
-    def find_one_and_update(self, query: Document, update: Document, **options: Any) -> Any:
-        if self._racer is not None and "windowStart" in update.get("$set", {}):
+    def find_one_and_update(self, query: Document, update: object, **options: Any) -> Any:
+        if self._racer is not None:
             racer, self._racer = self._racer, None
             racer()
+            raise DuplicateKeyError("E11000 duplicate key")
         return self._real.find_one_and_update(query, update, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
 
-def test_two_attempts_racing_at_the_end_of_a_window_are_both_counted(
+def test_two_first_attempts_racing_on_a_key_are_both_counted(
     collection: Collection[Document],
 ) -> None:
-    AttemptStore(collection).record_attempt("user:ada", START, WINDOW)
-    later = START + WINDOW + timedelta(seconds=1)
     other = AttemptStore(collection)
-    raced = RacedCollection(collection, lambda: other.record_attempt("user:ada", later, WINDOW))
+    raced = RacedCollection(collection, lambda: other.record_attempt("user:ada", START, WINDOW))
 
-    mine = AttemptStore(raced).record_attempt("user:ada", later, WINDOW)  # type: ignore[arg-type]
+    mine = AttemptStore(raced).record_attempt("user:ada", START, WINDOW)  # type: ignore[arg-type]
 
-    assert mine == (2, later + WINDOW)  # counted in the window the other one opened
+    assert mine == (2, START + WINDOW)  # counted in the window the other one opened
     stored = collection.find_one({"_id": "user:ada"})
     assert stored is not None
-    assert (stored["count"], stored["windowStart"]) == (2, later)
+    assert (stored["count"], stored["windowStart"]) == (2, START)
+
+
+def test_an_attempt_after_the_window_opens_a_new_one_in_one_write(
+    counter: AttemptStore, collection: Collection[Document]
+) -> None:
+    counter.record_attempt("user:ada", START, WINDOW)
+    counter.record_attempt("user:ada", START, WINDOW)
+    later = START + WINDOW + timedelta(seconds=1)
+
+    assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
+    stored = collection.find_one({"_id": "user:ada"})
+    assert stored is not None
+    assert (stored["count"], stored["windowStart"], stored["expiresAt"]) == (
+        1,
+        later,
+        later + WINDOW,
+    )
 
 
 @pytest.mark.parametrize(
@@ -366,3 +383,21 @@ def test_the_throttle_reads_attempts_recorded_by_another_instance(
     fail(first, MAX_FAILURES, "user:ada")
     with pytest.raises(TooManyAttempts):
         second.reserve("user:ada")
+
+
+def test_settling_forgets_some_keys_and_gives_one_attempt_back_to_others(
+    counter: AttemptStore,
+) -> None:
+    for key in ("account", "pair", "address", "address", "bystander"):
+        counter.record_attempt(key, START, WINDOW)
+
+    counter.settle(["account", "pair", "nobody"], ["address", "unknown-address"])
+    counter.settle([], [])
+
+    assert counter.failures("account", START, WINDOW)[0] == 0
+    assert counter.failures("pair", START, WINDOW)[0] == 0
+    assert counter.failures("address", START, WINDOW)[0] == 1
+    assert counter.failures("bystander", START, WINDOW)[0] == 1
+    assert counter.failures("unknown-address", START, WINDOW)[0] == 0
+    # A forgotten key counts afresh, in the window still open.
+    assert counter.record_attempt("account", START, WINDOW) == (1, START + WINDOW)
