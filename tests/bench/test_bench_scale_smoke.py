@@ -17,7 +17,18 @@ def test_bench_scale_fills_each_size_and_reports_a_row_per_principal_count(
     tmp_path: Path,
 ) -> None:
     output = tmp_path / "scale.md"
-    sizes = ["--principals", "2500,40", "--users", "5", "--pool", "1", "--connections", "2"]
+    sizes = [
+        "--principals",
+        "2500,40",
+        "--users",
+        "5",
+        "--pool",
+        "1",
+        "--connections",
+        "2",
+        "--rounds",
+        "2",
+    ]
     short = ["--duration", "0.5", "--warmup", "0.2", "--output", str(output)]
 
     finished = subprocess.run(
