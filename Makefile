@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint unit contract bench clean
+.PHONY: run test lint unit contract bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ contract: $(STAMP)
 ## The benchmark (bench/README.md): about five minutes; BENCH_ARGS=--quick for about two.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The core operation at 1e3, 1e4 and 1e5 principals (bench/README.md, "Scale"): about six minutes.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale --principals $(or $(PRINCIPALS),1000,10000,100000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -117,6 +117,12 @@ class Stores:
         collections.principals.create_index(
             [("emailHash", ASCENDING)], unique=True, sparse=True, name="emailHash_unique"
         )
+        # The delivery worker's scan for alerts in flight (``OutboxStore.due``): without it,
+        # every pass would read every principal. Sparse: principals that never had an alert
+        # are not in it.
+        collections.principals.create_index(
+            [("alertOutbox.status", ASCENDING)], sparse=True, name="alertOutbox_status"
+        )
         collections.sessions.create_index([("principalId", ASCENDING)], name="principalId")
         collections.sessions.create_index(
             [("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expiresAt_ttl"

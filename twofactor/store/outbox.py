@@ -78,18 +78,41 @@ class OutboxStore:
             )
 
     def due(self, window: DueWindow, limit: int) -> list[tuple[str, str]]:
-        with database_errors():
-            documents = self._collection.find(
-                {"$or": [{"alertOutbox": {"$elemMatch": c}} for c in _due_conditions(window)]},
-                projection={"alertOutbox": 1},
-                limit=limit,
-            )
-            pairs = []
+        """Up to ``limit`` due alerts, as (principal id, alert id).
+
+        The database is asked only for principals with an alert in flight, a filter the
+        ``alertOutbox_status`` index serves; which of their alerts are due is decided here.
+        Filtering with ``$elemMatch`` in the query instead would scan every principal on
+        SecantusDB, which serves no ``$elemMatch`` from an index. ``claim`` checks the due
+        conditions again, atomically, so a stale read only costs a missed claim.
+        """
+        pairs: list[tuple[str, str]] = []
+        in_flight = [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
+        with (
+            database_errors(),
+            self._collection.find(
+                {"alertOutbox.status": {"$in": in_flight}}, projection={"alertOutbox": 1}
+            ) as documents,
+        ):
             for document in documents:
                 for alert in _entries(document):
-                    if alert.get("status") in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+                    if _is_due(alert, window):
                         pairs.append((str(document["_id"]), str(alert.get("id"))))
+                        if len(pairs) >= limit:
+                            return pairs
         return pairs
+
+
+def _is_due(alert: dict[str, Any], window: DueWindow) -> bool:
+    """The ``_due_conditions``, evaluated on one entry read back."""
+    status = alert.get("status")
+    if status == DeliveryStatus.PENDING.value:
+        moment, bound = alert.get("nextAttemptAt"), window.due_by
+    elif status == DeliveryStatus.SENDING.value:
+        moment, bound = alert.get("claimedAt"), window.stale_before
+    else:
+        return False
+    return isinstance(moment, datetime) and moment <= bound
 
 
 def _due_conditions(window: DueWindow) -> list[dict[str, Any]]:

@@ -141,3 +141,19 @@ def test_a_malformed_entry_is_read_with_empty_fields_instead_of_failing(
     assert claimed.created_at is None
     assert claimed.origin is None
     assert claimed.attempts == 1
+
+
+def test_due_lists_pending_and_stale_claims_only_up_to_the_limit(
+    collection: Collection[Document],
+) -> None:
+    outbox = OutboxStore(collection)
+    stale = {**alert("stale"), "status": "sending", "claimedAt": WINDOW.stale_before}
+    fresh = {**alert("fresh"), "status": "sending", "claimedAt": NOW}
+    sent = {**alert("sent"), "status": "sent"}
+    later = {**alert("later"), "nextAttemptAt": NOW + timedelta(seconds=1)}
+    undated = {**alert("undated"), "nextAttemptAt": "soon"}
+    first = queued(collection, sent, alert("a1"), fresh, later, undated)
+    second = queued(collection, stale)
+
+    assert sorted(outbox.due(WINDOW, 10)) == sorted([(first, "a1"), (second, "stale")])
+    assert len(outbox.due(WINDOW, 1)) == 1
