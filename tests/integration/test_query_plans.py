@@ -273,6 +273,10 @@ CASES: dict[tuple[type, str], tuple[Callable[[Seeded], object], str | None]] = {
         lambda s: s.allowlist.contains("jti-7", s.principal_id, "session-7"),
         _ID,
     ),
+    (AllowlistStore, "lookup"): (
+        lambda s: s.allowlist.lookup("jti-7", s.principal_id, "session-7"),
+        _ID,
+    ),
     (AllowlistStore, "revoke_session"): (
         lambda s: s.allowlist.revoke_session("session-9"),
         "sessionId",
@@ -294,6 +298,11 @@ CASES: dict[tuple[type, str], tuple[Callable[[Seeded], object], str | None]] = {
     ),
     (AttemptStore, "release"): (lambda s: s.attempts.release("user:7"), _ID),
     (AttemptStore, "clear"): (lambda s: s.attempts.clear("user:8"), _ID),
+    (AttemptStore, "settle"): (
+        # A sign-in's success: two counters forgotten, one attempt given back, one command.
+        lambda s: s.attempts.settle(["user:8", "user:9"], ["user:7"]),
+        _ID,
+    ),
     (OutboxStore, "claim"): (
         lambda s: s.outbox.claim(s.principal_id, "q1", "claim-1", NOW, WINDOW),
         _ID,
