@@ -269,10 +269,6 @@ CASES: dict[tuple[type, str], tuple[Callable[[Seeded], object], str | None]] = {
         lambda s: s.allowlist.add("jti-new", s.principal_id, "session-7", NOW),
         None,
     ),
-    (AllowlistStore, "contains"): (
-        lambda s: s.allowlist.contains("jti-7", s.principal_id, "session-7"),
-        _ID,
-    ),
     (AllowlistStore, "lookup"): (
         lambda s: s.allowlist.lookup("jti-7", s.principal_id, "session-7"),
         _ID,

@@ -470,6 +470,7 @@ class FakeAllowlist(Breakable):
         self.entries[jti] = AllowlistEntry(principal_id, session_id, expires_at, device)
 
     def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
+        """For tests to look: is this token listed? (The service asks ``lookup``.)"""
         return self.lookup(jti, principal_id, session_id) is not None
 
     def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:

@@ -130,10 +130,6 @@ class AccessTokenAllowlist(Protocol):
         device: SessionDevice | None = None,
     ) -> None: ...
 
-    def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
-        """``AllowlistReadingFailure`` when the allowlist cannot be read."""
-        ...
-
     def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:
         """The entry of a listed access token, ``None`` when it is not listed (one read);
         ``AllowlistReadingFailure`` when the allowlist cannot be read."""

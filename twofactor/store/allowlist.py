@@ -43,9 +43,6 @@ class AllowlistStore:
         with database_errors():
             self._collection.insert_one(document)
 
-    def contains(self, jti: str, principal_id: str, session_id: str) -> bool:
-        return self.lookup(jti, principal_id, session_id) is not None
-
     def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:
         try:
             document = self._collection.find_one(
