@@ -263,10 +263,13 @@ def readiness_for(
 
 
 def smtp_tls_context(settings: Settings) -> ssl.SSLContext | None:
-    """The one TLS context of the process's SMTP connections (``None`` for ``SMTP_TLS=none``).
+    """The one TLS context of the process's SMTP connections; ``None`` for ``SMTP_TLS=none``
+    or without an SMTP server to talk to.
 
     Built once: loading a CA store costs more than sending a mail over a kept connection."""
-    return tls_context(settings.smtp_ca_file) if settings.smtp_tls != "none" else None
+    if not (settings.email_enabled and settings.smtp_host) or settings.smtp_tls == "none":
+        return None
+    return tls_context(settings.smtp_ca_file)
 
 
 def mail_for(settings: Settings, context: ssl.SSLContext | None = None) -> Postman | None:

@@ -2,7 +2,9 @@
 
 The CA is written as a PEM file, as an operator would hand a private CA to ``SMTP_CA_FILE``; the
 server side gets an ``ssl.SSLContext`` for aiosmtpd. A second, unrelated CA stands for a mail
-server signed by someone the service must not trust.
+server signed by someone the service must not trust. ``tests/support/data/private-ca.pem`` is
+the CA certificate of one ``make_pki`` run (no key kept), a fixed file for the configuration
+tests.
 """
 
 from __future__ import annotations

@@ -94,11 +94,22 @@ def test_local_mode_before_its_database_started_has_no_mailer() -> None:
     assert mail_for(Settings()) is None
 
 
-def test_smtp_tls_none_builds_no_tls_context() -> None:
-    assert smtp_tls_context(Settings(smtp_tls="none")) is None
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(Settings(smtp_host="smtp.example", smtp_tls="none"), id="tls-none"),
+        pytest.param(Settings(smtp_tls="starttls"), id="no-smtp-host"),
+        pytest.param(
+            Settings(email_enabled=False, smtp_host="smtp.example", smtp_tls="tls"),
+            id="email-off",
+        ),
+    ],
+)
+def test_no_tls_context_is_built_when_no_tls_connection_can_be_made(settings: Settings) -> None:
+    assert smtp_tls_context(settings) is None
 
 
 def test_a_tls_mode_builds_one_context_that_checks_certificates_and_host_names() -> None:
-    context = smtp_tls_context(Settings(smtp_tls="starttls"))
+    context = smtp_tls_context(Settings(smtp_host="smtp.example", smtp_tls="starttls"))
     assert context is not None
     assert context.check_hostname is True
