@@ -15,6 +15,7 @@ from __future__ import annotations
 import binascii
 import os
 import re
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -107,6 +108,12 @@ class Settings:
     mongodb_timeout: int = 5
     #: Seconds each exchange with the SMTP server may take before the send fails (and is retried).
     smtp_timeout: int = 10
+    #: A PEM file of the CAs that sign the mail server's certificate (a private CA); unset: the
+    #: system's CA store. Only these are trusted when it is set.
+    smtp_ca_file: Path | None = None
+    #: Seconds a request waits for its alert to be sent before answering 500
+    #: ``POST_COMMIT_SIDE_EFFECT_FAILURE`` (the send goes on, the retry worker takes over).
+    alert_send_wait: int = 5
     #: Set by local mode once it started its own database (``MONGODB_URI`` is then filled in).
     embedded_database: bool = False
     #: One JSON object per log line (for log collectors), or plain text for a terminal.
@@ -165,6 +172,20 @@ class Password(Text):
 
 class DirectoryPath(Kind[Path]):
     def parse(self, name: str, text: str) -> Path:
+        return Path(text)
+
+
+class CertificateFile(Kind[Path]):
+    """A PEM file of CA certificates, read and parsed now: a missing, unreadable or malformed
+    file stops the start-up instead of failing every TLS connection later."""
+
+    def parse(self, name: str, text: str) -> Path:
+        try:
+            ssl.create_default_context(cafile=text)
+        except ssl.SSLError:  # before OSError, of which it is a subclass
+            raise ConfigError(f"{name} holds no PEM certificate") from None
+        except OSError:
+            raise ConfigError(f"{name} is not a readable file") from None
         return Path(text)
 
 
@@ -379,6 +400,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MAX_CONNECTIONS", "max_connections", Integer(1, 100_000)),
     Variable("MONGODB_TIMEOUT", "mongodb_timeout", Integer(1, 120)),
     Variable("SMTP_TIMEOUT", "smtp_timeout", Integer(1, 300)),
+    Variable("SMTP_CA_FILE", "smtp_ca_file", CertificateFile()),
+    Variable("ALERT_SEND_WAIT", "alert_send_wait", Integer(1, 60)),
     # How local mode tells its worker processes that the database is its own.
     Variable("TWOFACTOR_EMBEDDED_DATABASE", "embedded_database", Boolean(), internal=True),
     Variable("LOG_FORMAT", "log_format", Choice(get_args(LogFormat))),

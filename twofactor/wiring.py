@@ -5,7 +5,11 @@ It is the one place that knows every concrete adapter; the domain only sees its 
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from twofactor.clock import Clock
 from twofactor.config import Settings
@@ -39,6 +43,7 @@ from twofactor.factors import registry as factor_registry
 from twofactor.factors.email_codes import EmailCodeFactor
 from twofactor.factors.totp import TotpSetupFlow
 from twofactor.mail.catalogs import available_locales
+from twofactor.mail.connections import SmtpConnections, tls_context
 from twofactor.mail.mailer import FileMailer, Mailer, SmtpMailer
 from twofactor.mail.postman import Postman
 from twofactor.mail.probe import SmtpProbe
@@ -55,6 +60,10 @@ from twofactor.store.principals import PrincipalStore
 from twofactor.store.sessions import SessionStore
 from twofactor.store.throttle import AttemptStore
 
+#: Alerts that requests send at once per process (each on its own thread and SMTP connection);
+#: more wait their turn, within ``ALERT_SEND_WAIT``.
+ALERT_SENDERS = 4
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -63,6 +72,8 @@ class Runtime:
     settings: Settings
     stores: Stores
     services: Services
+    #: Called in this order by ``close``, before the database connections close.
+    closers: tuple[Callable[[], None], ...] = ()
 
     def open(self, *, database_required: bool = True) -> bool:
         """Fail the start-up, not the first request, when the database is unreachable.
@@ -74,6 +85,8 @@ class Runtime:
         return self.stores.open(required=database_required)
 
     def close(self) -> None:
+        for close in self.closers:
+            close()
         self.stores.close()
 
 
@@ -89,6 +102,8 @@ class Adapters:
     mail: SecurityMail | None
     readiness: Readiness
     metrics: Metrics = NO_METRICS
+    #: Where requests send their alerts, so that they wait for it no longer than they should.
+    alert_sender: Executor | None = None
 
 
 def build_runtime(
@@ -110,18 +125,27 @@ def build_runtime(
         event_listeners=event_listeners,
     )
     collections = stores.collections
+    context = smtp_tls_context(settings)
+    mail = mail_for(settings, context)
+    sender = ThreadPoolExecutor(ALERT_SENDERS, thread_name_prefix="alert-send")
     adapters = Adapters(
         principals=PrincipalStore(collections.principals, FieldCipher(settings.encryption_keys)),
         sessions=SessionStore(collections.sessions),
         allowlist=AllowlistStore(collections.allowlist),
         attempts=AttemptStore(collections.attempts),
         outbox=OutboxStore(collections.principals),
-        mail=mail_for(settings),
-        readiness=readiness_for(settings, stores),
+        mail=mail,
+        readiness=readiness_for(settings, stores, context),
         metrics=PrometheusMetrics(),
+        alert_sender=sender,
     )
     services = compose_services(settings, adapters, clock, passwords or PasswordHasher())
-    return Runtime(settings=settings, stores=stores, services=services)
+    # The sends in progress finish (and record their outcome in the database) before the
+    # connections they use close; the ones not started stay queued for the retry worker.
+    closers: list[Callable[[], None]] = [partial(sender.shutdown, wait=True, cancel_futures=True)]
+    if mail is not None:
+        closers.append(mail.transport.close)
+    return Runtime(settings=settings, stores=stores, services=services, closers=tuple(closers))
 
 
 def compose_services(
@@ -186,7 +210,15 @@ def compose_services(
     )
     labels = {method: factors[method].label for method in factors}
     alerts = AlertDelivery(
-        adapters.outbox, principals, adapters.mail, policy, labels, clock, adapters.metrics
+        adapters.outbox,
+        principals,
+        adapters.mail,
+        policy,
+        labels,
+        clock,
+        adapters.metrics,
+        sender=adapters.alert_sender,
+        send_wait=settings.alert_send_wait,
     )
     return Services(
         readiness=adapters.readiness,
@@ -223,7 +255,9 @@ def compose_services(
     )
 
 
-def readiness_for(settings: Settings, stores: Stores) -> Readiness:
+def readiness_for(
+    settings: Settings, stores: Stores, context: ssl.SSLContext | None = None
+) -> Readiness:
     """Checks of the database, the allowlist's own deployment if any, and the SMTP server when
     email goes through one (local mode's ``.eml`` files need no check)."""
     checks = {"database": stores.database_reachable}
@@ -231,24 +265,38 @@ def readiness_for(settings: Settings, stores: Stores) -> Readiness:
         checks["allowlist"] = stores.allowlist_reachable
     if settings.email_enabled and settings.smtp_host:
         checks["mail"] = SmtpProbe(
-            settings.smtp_host, settings.smtp_port, settings.smtp_tls
+            settings.smtp_host, settings.smtp_port, settings.smtp_tls, context=context
         ).reachable
     return ReadinessChecks(checks)
 
 
-def mail_for(settings: Settings) -> SecurityMail | None:
-    """The configured mail, or ``None`` when email is off or has nowhere to go."""
+def smtp_tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The one TLS context of the process's SMTP connections; ``None`` for ``SMTP_TLS=none``
+    or without an SMTP server to talk to.
+
+    Built once: loading a CA store costs more than sending a mail over a kept connection."""
+    if not (settings.email_enabled and settings.smtp_host) or settings.smtp_tls == "none":
+        return None
+    return tls_context(settings.smtp_ca_file)
+
+
+def mail_for(settings: Settings, context: ssl.SSLContext | None = None) -> Postman | None:
+    """The configured mail, or ``None`` when email is off or has nowhere to go; ``context`` is
+    the TLS context of ``SMTP_TLS=starttls`` or ``tls``."""
     if not settings.email_enabled:
         return None
     transport: Mailer
     if settings.smtp_host:
         transport = SmtpMailer(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.smtp_tls,
-            settings.smtp_username,
-            settings.smtp_password,
-            timeout=settings.smtp_timeout,
+            SmtpConnections(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_tls,
+                context,
+                settings.smtp_username,
+                settings.smtp_password,
+                timeout=settings.smtp_timeout,
+            )
         )
     elif settings.embedded_database:
         transport = FileMailer(settings.data_dir / "mail")

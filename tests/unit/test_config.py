@@ -57,6 +57,8 @@ CONTRACT_VARIABLES = (
     "PORT",
 )
 ALL_VARIABLES = tuple(variable.name for variable in VARIABLES)
+#: A private CA's certificate, as an operator hands it to ``SMTP_CA_FILE``.
+CA_FILE = Path(__file__).resolve().parents[1] / "support" / "data" / "private-ca.pem"
 
 
 def variables_of_kind(kind: type) -> list[object]:
@@ -132,6 +134,8 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.max_connections == 1000
     assert settings.mongodb_timeout == 5
     assert settings.smtp_timeout == 10
+    assert settings.smtp_ca_file is None
+    assert settings.alert_send_wait == 5
     assert settings.embedded_database is False
 
 
@@ -205,6 +209,8 @@ def test_every_variable_is_read() -> None:
         "MAX_CONNECTIONS": "200",
         "MONGODB_TIMEOUT": "3",
         "SMTP_TIMEOUT": "20",
+        "SMTP_CA_FILE": str(CA_FILE),
+        "ALERT_SEND_WAIT": "2",
         "TWOFACTOR_EMBEDDED_DATABASE": "true",
         "LOG_FORMAT": "Text",
         "METRICS_ENABLED": "false",
@@ -257,6 +263,8 @@ def test_every_variable_is_read() -> None:
     assert settings.max_connections == 200
     assert settings.mongodb_timeout == 3
     assert settings.smtp_timeout == 20
+    assert settings.smtp_ca_file == CA_FILE
+    assert settings.alert_send_wait == 2
     assert settings.embedded_database is True
     assert settings.log_format == "text"
     assert settings.metrics_enabled is False
@@ -357,6 +365,7 @@ INTEGER_RANGES = [
     ("MAX_CONNECTIONS", 1, 100_000),
     ("MONGODB_TIMEOUT", 1, 120),
     ("SMTP_TIMEOUT", 1, 300),
+    ("ALERT_SEND_WAIT", 1, 60),
 ]
 FIELDS = {variable.name: variable.field for variable in VARIABLES}
 
@@ -391,6 +400,25 @@ def test_a_non_integer_is_rejected_naming_the_variable(variable: str, value: str
 
 def test_a_negative_token_lifetime_is_rejected() -> None:
     assert_rejected({"ACCESS_TOKEN_TTL": "-900"}, "ACCESS_TOKEN_TTL")
+
+
+# SMTP_CA_FILE ------------------------------------------------------------------------------
+
+
+def test_a_missing_ca_file_is_rejected_naming_the_variable(tmp_path: Path) -> None:
+    error = assert_rejected({"SMTP_CA_FILE": str(tmp_path / "absent.pem")}, "SMTP_CA_FILE")
+    assert "readable" in str(error)
+
+
+def test_a_ca_file_without_a_certificate_is_rejected_naming_the_variable(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("this is not a certificate\n")
+    error = assert_rejected({"SMTP_CA_FILE": str(not_pem)}, "SMTP_CA_FILE")
+    assert "PEM" in str(error)
+
+
+def test_a_directory_as_ca_file_is_rejected_naming_the_variable(tmp_path: Path) -> None:
+    assert_rejected({"SMTP_CA_FILE": str(tmp_path)}, "SMTP_CA_FILE")
 
 
 # SMTP_TLS and the SMTP port ----------------------------------------------------------------
@@ -722,6 +750,8 @@ def _non_default_settings() -> Settings:
         max_connections=200,
         mongodb_timeout=3,
         smtp_timeout=20,
+        smtp_ca_file=CA_FILE,
+        alert_send_wait=2,
         embedded_database=True,
         log_format="text",
         metrics_enabled=False,

@@ -12,7 +12,7 @@ from twofactor.config import Settings
 from twofactor.domain.messages import CodeContent
 from twofactor.mail.mailer import FileMailer, SmtpMailer
 from twofactor.mail.postman import Postman
-from twofactor.wiring import mail_for
+from twofactor.wiring import mail_for, smtp_tls_context
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +50,13 @@ def test_an_smtp_host_gives_an_smtp_mailer_that_delivers_there(sink: SmtpSink) -
         smtp_port=sink.port,
         smtp_tls="none",
     )
-    mail = mail_for(settings)
+    mail = mail_for(settings, smtp_tls_context(settings))
     assert isinstance(mail, Postman)
     assert isinstance(mail.transport, SmtpMailer)
-    mail.send_code(code_for("ada-smtp@example.com"))
+    try:
+        mail.send_code(code_for("ada-smtp@example.com"))
+    finally:
+        mail.transport.close()
     assert len(sink.wait_for("ada-smtp@example.com")) == 1
 
 
@@ -64,7 +67,7 @@ def test_an_smtp_host_wins_over_the_local_file_mailer(tmp_path: Path) -> None:
         data_dir=tmp_path,
         smtp_host="127.0.0.1",
     )
-    mail = mail_for(settings)
+    mail = mail_for(settings, smtp_tls_context(settings))
     assert isinstance(mail, Postman)
     assert isinstance(mail.transport, SmtpMailer)
 
@@ -89,3 +92,24 @@ def test_a_real_database_without_smtp_has_no_mailer(tmp_path: Path) -> None:
 
 def test_local_mode_before_its_database_started_has_no_mailer() -> None:
     assert mail_for(Settings()) is None
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(Settings(smtp_host="smtp.example", smtp_tls="none"), id="tls-none"),
+        pytest.param(Settings(smtp_tls="starttls"), id="no-smtp-host"),
+        pytest.param(
+            Settings(email_enabled=False, smtp_host="smtp.example", smtp_tls="tls"),
+            id="email-off",
+        ),
+    ],
+)
+def test_no_tls_context_is_built_when_no_tls_connection_can_be_made(settings: Settings) -> None:
+    assert smtp_tls_context(settings) is None
+
+
+def test_a_tls_mode_builds_one_context_that_checks_certificates_and_host_names() -> None:
+    context = smtp_tls_context(Settings(smtp_host="smtp.example", smtp_tls="starttls"))
+    assert context is not None
+    assert context.check_hostname is True

@@ -4,6 +4,13 @@ Each attempt claims the alert atomically, renders it in the locale stored with i
 to the mail port, and records the outcome: sent (never sent again), dropped with its reason (its
 kind was switched off, the entry is malformed, the recipient is gone or its address cannot be
 mailed) or back to pending with an exponential backoff and the last error kept.
+
+The request that made the change waits a bounded time for its alert (``send_wait``): the send
+runs on a thread of ``sender``, and when the wait is over the request answers
+``PostCommitSideEffectFailure`` while the send goes on. Sending twice cannot follow from that:
+a send that started holds the alert's claim and records its own outcome (sent, or back to
+pending), and no other attempt can claim the alert meanwhile; a send that had not started yet is
+cancelled and never takes the claim, so the alert waits, pending, for the retry worker.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -72,8 +80,14 @@ class AlertDelivery:
         method_labels: Mapping[TwoFactorMethod, str],
         clock: Clock,
         metrics: Metrics = NO_METRICS,
+        *,
+        sender: Executor | None = None,
+        send_wait: float | None = None,
     ) -> None:
+        """Without ``sender``, ``send_after_commit`` sends on the caller's thread, unbounded."""
         self._metrics = metrics
+        self._sender = sender
+        self._send_wait = send_wait
         self._outbox = outbox
         self._principals = principals
         self._mail = mail
@@ -94,7 +108,7 @@ class AlertDelivery:
         address cannot be mailed at all (stored before addresses were validated), the alert is
         dropped with that reason and the caller learns it the same way.
         """
-        self._after_commit(lambda: self._deliver(principal_id, alert_id))
+        self._after_commit(alert_id, lambda: self._deliver(principal_id, alert_id))
 
     @staticmethod
     def claimed_on_queue(alert: QueuedAlert) -> QueuedAlert:
@@ -120,12 +134,12 @@ class AlertDelivery:
             created_at=alert.created_at,
             origin=alert.origin,
         )
-        self._after_commit(lambda: self._attempt(claimed, recipient))
+        self._after_commit(alert.id, lambda: self._attempt(claimed, recipient))
 
-    def _after_commit(self, deliver: Callable[[], DeliveryOutcome | None]) -> None:
+    def _after_commit(self, alert_id: str, deliver: Callable[[], DeliveryOutcome | None]) -> None:
         self._metrics.alert(AlertEvent.QUEUED)
         try:
-            outcome = deliver()
+            outcome = self._within_wait(alert_id, deliver)
         except ServiceError:
             raise PostCommitSideEffectFailure() from None
         if outcome is None:
@@ -134,6 +148,28 @@ class AlertDelivery:
             raise PostCommitSideEffectFailure()
         if outcome.unreachable:
             raise PostCommitSideEffectFailure(_UNREACHABLE_DETAIL)
+
+    def _within_wait(
+        self, alert_id: str, deliver: Callable[[], DeliveryOutcome | None]
+    ) -> DeliveryOutcome | None:
+        """``deliver()``'s outcome if it comes within ``send_wait``; else the 500 while the send
+        goes on (it keeps its claim and records its own outcome) or, not yet started, is
+        cancelled (its alert is left to the retry worker)."""
+        if self._sender is None:
+            return deliver()
+        try:
+            sending = self._sender.submit(deliver)
+        except RuntimeError:  # the process is shutting down: the retry worker will send it
+            raise PostCommitSideEffectFailure() from None
+        try:
+            return sending.result(timeout=self._send_wait)
+        except TimeoutError:
+            if not sending.cancel():
+                sending.add_done_callback(_log_late_failure)
+                logger.warning(
+                    "security alert %s not sent within the wait; still sending", alert_id
+                )
+            raise PostCommitSideEffectFailure() from None
 
     def _deliver(self, principal_id: str, alert_id: str) -> DeliveryOutcome | None:
         now = self._clock.now()
@@ -226,3 +262,12 @@ class AlertDelivery:
     @staticmethod
     def _window(now: datetime, due_by: datetime) -> DueWindow:
         return DueWindow(due_by=due_by, stale_before=now - STALE_CLAIM)
+
+
+def _log_late_failure(sending: Future[DeliveryOutcome | None]) -> None:
+    """A send that outlived its request's wait has no caller left to raise to: its failure to
+    record an outcome (the database went away) is logged; the claim then goes stale and the
+    retry worker tries again."""
+    error = sending.exception()
+    if error is not None:
+        logger.warning("a security alert sent in the background failed: %s", type(error).__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 import uuid
 from email import policy
 from email.message import EmailMessage
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from twofactor.domain.ports import MailDeliveryError
+from twofactor.mail.connections import SmtpConnections
 from twofactor.security.addresses import EmailAddress
 
 logger = logging.getLogger("twofactor.mail")
@@ -23,34 +23,21 @@ class Mailer(Protocol):
         raise ``MailDeliveryError``."""
         ...
 
+    def close(self) -> None:
+        """Let go of what the transport holds open (at shutdown)."""
+        ...
+
 
 class SmtpMailer:
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        tls: str,
-        username: str | None = None,
-        password: str | None = None,
-        *,
-        timeout: float = 10,
-    ) -> None:
-        """``timeout`` bounds each step with the server (connecting, every reply): a request that
-        sends mail waits at most that long for a server that accepts connections but stalls."""
-        self._host = host
-        self._port = port
-        self._tls = tls
-        self._username = username
-        self._password = password
-        self._timeout = timeout
+    """Sends over long-lived connections (see ``twofactor.mail.connections``)."""
+
+    def __init__(self, connections: SmtpConnections) -> None:
+        self._connections = connections
 
     def send(self, message: EmailMessage, recipient: EmailAddress) -> None:
         try:
-            with self._connect() as smtp:
-                if self._username and self._password:
-                    smtp.login(self._username, self._password)
-                # The envelope is given, never derived from the headers: only ``recipient``.
-                smtp.send_message(message, to_addrs=[recipient.envelope])
+            # The envelope is given, never derived from the headers: only ``recipient``.
+            self._connections.send(message, recipient.envelope)
         except (smtplib.SMTPException, OSError) as error:
             # The class and reply code only: a server's reply may echo addresses or credentials.
             code = getattr(error, "smtp_code", None)
@@ -58,18 +45,8 @@ class SmtpMailer:
                 f"{type(error).__name__}{f' {code}' if code else ''}"
             ) from error
 
-    def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
-        if self._tls == "tls":
-            return smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=context)
-        smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
-        if self._tls == "starttls":
-            try:
-                smtp.starttls(context=context)
-            except BaseException:
-                smtp.close()  # the caller's ``with`` never got the connection
-                raise
-        return smtp
+    def close(self) -> None:
+        self._connections.close()
 
 
 class FileMailer:
@@ -88,3 +65,6 @@ class FileMailer:
         except OSError as error:
             raise MailDeliveryError(type(error).__name__) from error
         logger.info("email written to %s", path)
+
+    def close(self) -> None:
+        """Nothing is held open between messages."""

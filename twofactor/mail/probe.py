@@ -30,6 +30,7 @@ class SmtpProbe:
         port: int,
         tls: str,
         *,
+        context: ssl.SSLContext | None = None,
         timeout: float = _TIMEOUT_SECONDS,
         max_age: float = _MAX_AGE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
@@ -37,6 +38,8 @@ class SmtpProbe:
         self._host = host
         self._port = port
         self._tls = tls
+        # The service's own context (built once, with its CAs); one of its own otherwise.
+        self._context = context
         self._timeout = timeout
         self._max_age = max_age
         self._monotonic = monotonic
@@ -69,7 +72,7 @@ class SmtpProbe:
                     self._host,
                     self._port,
                     timeout=self._timeout,
-                    context=ssl.create_default_context(),
+                    context=self._context or ssl.create_default_context(),
                 )
                 if self._tls == "tls"
                 else smtplib.SMTP(self._host, self._port, timeout=self._timeout)

@@ -1,7 +1,8 @@
-"""The mail server down (refusing connections) or stalling (accepting them, never answering) at
-the moment of ``DELETE /api/auth/2fa/totp``: the change commits, the answer is 500
-``POST_COMMIT_SIDE_EFFECT_FAILURE`` within ``SMTP_TIMEOUT``, the alert stays queued, and once a
-mail server is back on that address the retry delivers it exactly once."""
+"""The mail server down (refusing connections), stalling (accepting them, never answering) or
+slow at the moment of ``DELETE /api/auth/2fa/totp``: the change commits, the answer is 500
+``POST_COMMIT_SIDE_EFFECT_FAILURE`` within ``SMTP_TIMEOUT`` or ``ALERT_SEND_WAIT`` (whichever
+ends first), and the alert is delivered exactly once: by the retry once a mail server is back on
+that address, or by the send still in progress, which the retry then leaves alone."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.support.smtp import SmtpSink
 from twofactor.config import settings_to_environ
 
 SMTP_TIMEOUT = 1
+ALERT_SEND_WAIT = 1
 
 
 @pytest.fixture
@@ -32,6 +34,18 @@ def stalling_server(port: int) -> socket.socket:
     """A socket that listens and never accepts: the kernel completes each connection, and the
     client then waits for a greeting that never comes (a hung or stopped mail server)."""
     return socket.create_server(("127.0.0.1", port), backlog=16)
+
+
+def alert_status(api: Api, principal_id: str) -> str:
+    status: str = api.document(principal_id)["alertOutbox"][0]["status"]
+    return status
+
+
+def wait_for_status(api: Api, principal_id: str, status: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while alert_status(api, principal_id) != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alert_status(api, principal_id)
 
 
 def retry_alerts(api: Api) -> str:
@@ -79,3 +93,57 @@ def test_mail_server_out_at_disable_time_keeps_the_alert_and_the_retry_sends_it_
     assert "0 sent" in second
     assert len(sink.messages_to(account.email)) == 1
     assert api.document(account.id)["alertOutbox"][0]["status"] == "sent"
+
+
+def test_a_stalled_mail_server_costs_the_request_only_the_bounded_wait_and_the_retry_sends_once(
+    start_api: Callable[..., Api], mail_port: int
+) -> None:
+    # SMTP_TIMEOUT far above the wait: what bounds the answer is ALERT_SEND_WAIT.
+    api = start_api(smtp_port=mail_port, smtp_timeout=60, alert_send_wait=ALERT_SEND_WAIT)
+    account = api.account(("totp", "email"))
+    stall = stalling_server(mail_port)
+    try:
+        started = time.monotonic()
+        response = disable(api, account.headers())
+        seconds = time.monotonic() - started
+        assert_problem(response, 500, "POST_COMMIT_SIDE_EFFECT_FAILURE")
+        assert seconds < ALERT_SEND_WAIT + 2
+        assert methods_in_store(api, account) == ["email"]
+        # The send goes on and holds the alert's claim: a retry pass leaves it alone.
+        assert alert_status(api, account.id) == "sending"
+        assert "0 sent, 0 failed" in retry_alerts(api)
+    finally:
+        stall.close()  # the waiting connection is reset: the send in progress fails
+
+    assert wait_for_status(api, account.id, "pending") == "pending"
+    sink = SmtpSink(port=mail_port).start()
+    try:
+        first, second = retry_alerts(api), retry_alerts(api)
+    finally:
+        sink.stop()
+    assert "1 sent" in first
+    assert "0 sent" in second
+    assert len(sink.messages_to(account.email)) == 1
+
+
+def test_a_mail_server_slower_than_the_wait_gets_the_alert_once_from_the_send_in_progress(
+    start_api: Callable[..., Api], mail_port: int
+) -> None:
+    sink = SmtpSink(port=mail_port).start()
+    try:
+        sink.data_delay = ALERT_SEND_WAIT + 1.5  # answers DATA, but after the wait
+        api = start_api(smtp_port=mail_port, alert_send_wait=ALERT_SEND_WAIT)
+        account = api.account(("totp", "email"))
+
+        started = time.monotonic()
+        response = disable(api, account.headers())
+        seconds = time.monotonic() - started
+
+        assert_problem(response, 500, "POST_COMMIT_SIDE_EFFECT_FAILURE")
+        assert seconds < ALERT_SEND_WAIT + 1.5
+        assert wait_for_status(api, account.id, "sent") == "sent"
+        assert "0 sent" in retry_alerts(api)
+        assert len(sink.messages_to(account.email)) == 1
+        api.stop()  # before the sink: the service says QUIT on its kept connection
+    finally:
+        sink.stop()

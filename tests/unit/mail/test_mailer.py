@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,6 +16,7 @@ import pytest
 from tests.support.secantus import free_port
 from tests.support.smtp import SmtpSink
 from twofactor.domain.ports import MailDeliveryError
+from twofactor.mail.connections import SmtpConnections, tls_context
 from twofactor.mail.mailer import FileMailer, SmtpMailer
 from twofactor.security.addresses import EmailAddress, parse_email_address
 
@@ -52,8 +53,32 @@ def addressed(message: EmailMessage) -> tuple[EmailMessage, EmailAddress]:
     return message, parse_email_address(message["To"])
 
 
-def plain_smtp(sink: SmtpSink, **credentials: str) -> SmtpMailer:
-    return SmtpMailer("127.0.0.1", sink.port, "none", **credentials)
+MailerFactory = Callable[..., SmtpMailer]
+
+
+@pytest.fixture
+def smtp_mailer() -> Iterator[MailerFactory]:
+    """SMTP mailers (``port``, ``tls``, credentials), closed after the test: they keep their
+    connection open between messages."""
+    made: list[SmtpMailer] = []
+
+    def make(port: int, tls: str = "none", **credentials: str) -> SmtpMailer:
+        context = None if tls == "none" else tls_context()
+        connections = SmtpConnections("127.0.0.1", port, tls, context, timeout=5, **credentials)
+        made.append(SmtpMailer(connections))
+        return made[-1]
+
+    yield make
+    for mailer in made:
+        mailer.close()
+
+
+@pytest.fixture
+def plain_smtp(smtp_mailer: MailerFactory) -> Callable[..., SmtpMailer]:
+    def make(sink: SmtpSink, **credentials: str) -> SmtpMailer:
+        return smtp_mailer(sink.port, **credentials)
+
+    return make
 
 
 # Files -------------------------------------------------------------------------------------
@@ -117,7 +142,9 @@ def test_a_file_mailer_that_cannot_write_raises_a_delivery_error(tmp_path: Path)
 # SMTP --------------------------------------------------------------------------------------
 
 
-def test_smtp_delivers_the_message_to_the_server(sink: SmtpSink) -> None:
+def test_smtp_delivers_the_message_to_the_server(
+    sink: SmtpSink, plain_smtp: Callable[..., SmtpMailer]
+) -> None:
     sent = new_message()
     plain_smtp(sink).send(*addressed(sent))
     (received,) = sink.wait_for(sent["To"])
@@ -130,6 +157,7 @@ def test_smtp_delivers_the_message_to_the_server(sink: SmtpSink) -> None:
 
 def test_a_refused_message_raises_a_delivery_error_with_the_reply_code(
     refusing_sink: SmtpSink,
+    plain_smtp: Callable[..., SmtpMailer],
 ) -> None:
     sent = new_message()
     with pytest.raises(MailDeliveryError) as caught:
@@ -140,13 +168,15 @@ def test_a_refused_message_raises_a_delivery_error_with_the_reply_code(
     assert refusing_sink.messages_to(sent["To"]) == []
 
 
-def test_a_server_that_is_not_there_raises_a_delivery_error() -> None:
-    mailer = SmtpMailer("127.0.0.1", free_port(), "none")
+def test_a_server_that_is_not_there_raises_a_delivery_error(smtp_mailer: MailerFactory) -> None:
+    mailer = smtp_mailer(free_port())
     with pytest.raises(MailDeliveryError, match="ConnectionRefusedError"):
         mailer.send(*addressed(new_message()))
 
 
-def test_a_failed_login_raises_a_delivery_error_without_the_password(sink: SmtpSink) -> None:
+def test_a_failed_login_raises_a_delivery_error_without_the_password(
+    sink: SmtpSink, plain_smtp: Callable[..., SmtpMailer]
+) -> None:
     # The sink offers no AUTH over a plain connection, so the login cannot succeed.
     sent = new_message()
     mailer = plain_smtp(sink, username="ada", password=PASSWORD)
@@ -157,7 +187,9 @@ def test_a_failed_login_raises_a_delivery_error_without_the_password(sink: SmtpS
     assert sink.messages_to(sent["To"]) == []
 
 
-def test_credentials_are_not_sent_without_a_password(sink: SmtpSink) -> None:
+def test_credentials_are_not_sent_without_a_password(
+    sink: SmtpSink, plain_smtp: Callable[..., SmtpMailer]
+) -> None:
     # A username alone means no login: the message goes out as to an open relay.
     sent = new_message()
     plain_smtp(sink, username="ada").send(*addressed(sent))
@@ -166,10 +198,11 @@ def test_credentials_are_not_sent_without_a_password(sink: SmtpSink) -> None:
 
 def test_starttls_refused_by_the_server_raises_a_delivery_error_and_sends_nothing(
     sink: SmtpSink,
+    smtp_mailer: MailerFactory,
 ) -> None:
     # Never fall back to clear text when TLS was asked for.
     sent = new_message()
-    mailer = SmtpMailer("127.0.0.1", sink.port, "starttls", username="ada", password=PASSWORD)
+    mailer = smtp_mailer(sink.port, "starttls", username="ada", password=PASSWORD)
     with warnings.catch_warnings():
         # The connection this leaves open is the subject of the next test, not of this one.
         warnings.simplefilter("ignore", ResourceWarning)
@@ -182,8 +215,10 @@ def test_starttls_refused_by_the_server_raises_a_delivery_error_and_sends_nothin
     assert sink.messages_to(sent["To"]) == []
 
 
-def test_a_failed_starttls_closes_its_connection(sink: SmtpSink) -> None:
-    mailer = SmtpMailer("127.0.0.1", sink.port, "starttls")
+def test_a_failed_starttls_closes_its_connection(
+    sink: SmtpSink, smtp_mailer: MailerFactory
+) -> None:
+    mailer = smtp_mailer(sink.port, "starttls")
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ResourceWarning)
         with pytest.raises(MailDeliveryError) as caught:
@@ -194,8 +229,10 @@ def test_a_failed_starttls_closes_its_connection(sink: SmtpSink) -> None:
     assert leaks == []
 
 
-def test_implicit_tls_against_a_plain_server_raises_a_delivery_error(sink: SmtpSink) -> None:
+def test_implicit_tls_against_a_plain_server_raises_a_delivery_error(
+    sink: SmtpSink, smtp_mailer: MailerFactory
+) -> None:
     sent = new_message()
     with pytest.raises(MailDeliveryError):
-        SmtpMailer("127.0.0.1", sink.port, "tls").send(*addressed(sent))
+        smtp_mailer(sink.port, "tls").send(*addressed(sent))
     assert sink.messages_to(sent["To"]) == []

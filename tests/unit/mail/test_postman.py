@@ -15,6 +15,7 @@ from tests.support.smtp import SmtpSink
 from twofactor.domain.alerts import AlertKind
 from twofactor.domain.messages import AlertContent, CodeContent
 from twofactor.domain.ports import UndeliverableAddress
+from twofactor.mail.connections import SmtpConnections
 from twofactor.mail.mailer import FileMailer, SmtpMailer
 from twofactor.mail.postman import Postman
 from twofactor.mail.rendering import AlertRenderer, MailIdentity
@@ -35,8 +36,16 @@ def sink() -> Iterator[SmtpSink]:
     sink.stop()
 
 
-def smtp_postman(sink: SmtpSink) -> Postman:
-    return Postman(AlertRenderer(IDENTITY), SmtpMailer("127.0.0.1", sink.port, "none"))
+@pytest.fixture(scope="module")
+def transport(sink: SmtpSink) -> Iterator[SmtpMailer]:
+    # One mailer for the module: it keeps its connection to the sink between messages.
+    mailer = SmtpMailer(SmtpConnections("127.0.0.1", sink.port, "none", None, timeout=5))
+    yield mailer
+    mailer.close()
+
+
+def smtp_postman(transport: SmtpMailer) -> Postman:
+    return Postman(AlertRenderer(IDENTITY), transport)
 
 
 def code_for(address: str) -> CodeContent:
@@ -67,45 +76,49 @@ UNUSABLE = [
 
 @pytest.mark.parametrize("stored", UNUSABLE)
 def test_a_code_to_an_unusable_address_is_undeliverable_and_nothing_reaches_the_server(
-    sink: SmtpSink, stored: str
+    sink: SmtpSink, transport: SmtpMailer, stored: str
 ) -> None:
     before = sink.message_count()
 
     with pytest.raises(UndeliverableAddress, match="not usable"):
-        smtp_postman(sink).send_code(code_for(stored))
+        smtp_postman(transport).send_code(code_for(stored))
 
     assert sink.message_count() == before
 
 
 @pytest.mark.parametrize("stored", UNUSABLE)
 def test_an_alert_to_an_unusable_address_is_undeliverable_and_names_no_address(
-    sink: SmtpSink, stored: str
+    sink: SmtpSink, transport: SmtpMailer, stored: str
 ) -> None:
     before = sink.message_count()
 
     with pytest.raises(UndeliverableAddress) as refused:
-        smtp_postman(sink).send_alert(alert_for(stored))
+        smtp_postman(transport).send_alert(alert_for(stored))
 
     assert "@" not in str(refused.value)
     assert sink.message_count() == before
 
 
-def test_a_code_goes_to_the_normalized_address_only(sink: SmtpSink) -> None:
-    smtp_postman(sink).send_code(code_for("  Ada.Smtp@EXAMPLE.com "))
+def test_a_code_goes_to_the_normalized_address_only(sink: SmtpSink, transport: SmtpMailer) -> None:
+    smtp_postman(transport).send_code(code_for("  Ada.Smtp@EXAMPLE.com "))
 
     [message] = sink.messages_to("Ada.Smtp@example.com")
     assert sink.envelope_recipients()[-1] == "Ada.Smtp@example.com"
     assert message["From"] == "twofactor-api <alerts@example.com>"
 
 
-def test_an_internationalized_domain_is_mailed_in_its_ascii_form(sink: SmtpSink) -> None:
-    smtp_postman(sink).send_alert(alert_for("ada@b\u00fccher.de"))
+def test_an_internationalized_domain_is_mailed_in_its_ascii_form(
+    sink: SmtpSink, transport: SmtpMailer
+) -> None:
+    smtp_postman(transport).send_alert(alert_for("ada@b\u00fccher.de"))
 
     assert sink.envelope_recipients()[-1] == "ada@xn--bcher-kva.de"
     assert len(sink.messages_to("ada@xn--bcher-kva.de")) == 1
 
 
-def test_the_envelope_is_the_recipient_given_never_the_headers(sink: SmtpSink) -> None:
+def test_the_envelope_is_the_recipient_given_never_the_headers(
+    sink: SmtpSink, transport: SmtpMailer
+) -> None:
     # A message whose headers name other people: the transport must not ask the server to
     # deliver to them (smtplib would, if the recipients were taken from the headers).
     message = EmailMessage()
@@ -115,9 +128,7 @@ def test_the_envelope_is_the_recipient_given_never_the_headers(sink: SmtpSink) -
     message["Subject"] = "Hello"
     message.set_content("Hello")
 
-    SmtpMailer("127.0.0.1", sink.port, "none").send(
-        message, parse_email_address("ada-envelope@example.com")
-    )
+    transport.send(message, parse_email_address("ada-envelope@example.com"))
 
     assert sink.envelope_recipients()[-1:] == ["ada-envelope@example.com"]
     assert "eve@elsewhere.example" not in sink.envelope_recipients()
