@@ -28,9 +28,12 @@ def login(body: dict[str, Any]) -> Response:
     return cookies.signed_in_or_pending(json_response(presenters.login_response(result)), result)
 
 
-def step_up(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> Response:
+def step_up(token_info: dict[str, Any], body: dict[str, Any] | bytes | None = None) -> Response:
     access = Verified.of(token_info).require_access()
-    result = services().authentication.step_up(access, (body or {}).get("password"))
+    # An absent body is the schema's default `{}`, which Connexion hands over undecoded (bytes)
+    # when the request names no media type: either way there is no password.
+    password = body.get("password") if isinstance(body, dict) else None
+    result = services().authentication.step_up(access, password)
     return cookies.stepped_up_or_pending(json_response(presenters.step_up_response(result)), result)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contract.breaking_changes import CURRENT, RELEASED, breaking_changes, main
+from contract.breaking_changes import ACCEPTED, CURRENT, RELEASED, breaking_changes, main
 
 SPEC: dict[str, Any] = yaml.safe_load(CURRENT.read_text())
 CORE = ("/auth/2fa/totp", "delete")
@@ -159,3 +159,32 @@ def test_a_breaking_change_fails_unless_the_major_version_goes_up(tmp_path: Path
 
 def test_the_spec_keeps_every_promise_of_the_released_copy() -> None:
     assert main([str(RELEASED), str(CURRENT)]) == 0
+
+
+def test_an_error_code_dropped_from_an_open_code_set_is_found() -> None:
+    def drop(spec: dict[str, Any]) -> None:
+        bad_request = operation(spec, CORE)["responses"]["400"]["content"]
+        code = bad_request["application/problem+json"]["schema"]["allOf"][1]["properties"]["code"]
+        code["x-known-values"].remove("NO_PASSWORD_PROVIDER")
+        bad_request["application/problem+json"]["examples"].pop("NO_PASSWORD_PROVIDER")
+
+    found = breaking_changes(SPEC, changed(drop))
+
+    assert "DELETE /auth/2fa/totp 400: error code NO_PASSWORD_PROVIDER removed" in found
+
+
+def test_an_accepted_narrowing_is_reported_but_does_not_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nullable = changed(lambda s: schema(s, "StepUpRequest").update(nullable=True))
+    released = write(tmp_path, "released.yaml", nullable)
+
+    assert main([released, str(CURRENT)]) == 0
+    assert f"accepted: {next(iter(ACCEPTED))}" in capsys.readouterr().out
+
+
+def test_an_accepted_narrowing_excuses_nothing_else(tmp_path: Path) -> None:
+    nullable = changed(lambda s: schema(s, "StepUpRequest").update(nullable=True))
+    broken = changed(lambda s: s["paths"].pop("/guests"))
+
+    assert main([write(tmp_path, "r.yaml", nullable), write(tmp_path, "c.yaml", broken)]) == 1
