@@ -67,6 +67,12 @@ class AttemptStore:
                     )
                 except DuplicateKeyError:
                     continue  # another attempt inserted the key first: count in its window
+                if document is None:
+                    # Our attempt was counted, but a server may answer an upsert that raced
+                    # another one without the document (SecantusDB does): read the count. It
+                    # may include later attempts too, so it errs towards refusing, never
+                    # towards letting an attempt past the budget.
+                    document = self._collection.find_one({"_id": key})
                 return _count(document, now, window)
         raise DatabaseFailure("The attempt counter kept changing; the attempt was not counted.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -315,6 +316,37 @@ def test_the_throttle_allows_again_once_the_window_is_over(
     fail(throttle, MAX_FAILURES, "token:t1")
     with pytest.raises(TooManyAttempts):
         throttle.reserve("token:t1")
+
+
+def test_first_attempts_racing_on_real_threads_each_learn_a_count_of_at_least_their_own(
+    collection: Collection[Document],
+) -> None:
+    # Found racing six threads on new keys: the server answered some of the upserts with no
+    # document, which counted as 0 attempts and let those requests past any budget.
+    racers = 6
+    for key in (f"user:racer-{n}" for n in range(20)):
+        barrier = threading.Barrier(racers)
+        counts: list[int] = []
+
+        def attempt(
+            key: str = key, barrier: threading.Barrier = barrier, counts: list[int] = counts
+        ) -> None:
+            barrier.wait()
+            counts.append(AttemptStore(collection).record_attempt(key, START, WINDOW)[0])
+
+        threads = [threading.Thread(target=attempt) for _ in range(racers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert min(counts) >= 1, counts
+        # However the answers interleave, no more attempts than a budget allows are told they
+        # are within it: at most n answers are n or below.
+        assert all(sum(c <= n for c in counts) <= n for n in range(1, racers + 1)), counts
+        stored = collection.find_one({"_id": key})
+        assert stored is not None
+        assert stored["count"] == racers
 
 
 def test_concurrent_guesses_cannot_exceed_the_maximum(throttle: Throttle) -> None:
