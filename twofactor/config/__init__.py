@@ -5,9 +5,9 @@ A missing or invalid value stops the start-up with a message that names the vari
 
 Every variable is one row of ``VARIABLES``: its name, the ``Settings`` field it fills and its
 ``Kind`` (how the text is checked, parsed and written back: ``config.kinds``). The reader
-(``load_settings``), the exporter to worker processes (``settings_to_environ``) and the tests all walk this one
-table, so they cannot drift apart. An unset or blank variable keeps the ``Settings`` default,
-which is therefore the only place a default is written.
+(``load_settings``), the exporter to worker processes (``settings_to_environ``) and the tests
+all walk this one table, so they cannot drift apart. An unset or blank variable keeps the
+``Settings`` default, which is therefore the only place a default is written.
 """
 
 from __future__ import annotations
