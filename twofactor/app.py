@@ -19,9 +19,7 @@ from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 
 from handlers._http import problems
-from handlers._http.json_bodies import StrictJsonBodies
-from handlers._http.limits import BodySizeLimit
-from handlers._http.media_types import MediaTypeGate
+from handlers._http.bodies import RequestBodyGate
 from handlers._http.metrics import Exposition
 from handlers._http.middleware import RequestContextMiddleware
 from handlers._http.spec_index import SpecIndex
@@ -88,14 +86,13 @@ def create_app(
         cookie_secure=settings.cookie_secure,
         exposition=Exposition(settings.metrics_dir) if settings.metrics_enabled else None,
     )
-    # Added after the context middleware, so inside it: a 413 still has its request id and log line.
+    # Added after the context middleware, so inside it: a 413, 415 or 400 of the body gate still
+    # has its request id and log line.
     app.add_middleware(
-        BodySizeLimit,
+        RequestBodyGate,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_body_size,
     )
-    app.add_middleware(MediaTypeGate, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(StrictJsonBodies, position=MiddlewarePosition.BEFORE_EXCEPTION)
     spec = SpecIndex.load(SPECIFICATION)
     app.add_error_handler(ServiceError, problems.service_error)
     app.add_error_handler(ProblemException, partial(problems.connexion_problem, spec=spec))
