@@ -81,27 +81,26 @@ class RequestContextMiddleware:
             operation = (routing or {}).get("operation_id") or metrics.UNMATCHED
             if self._exposition is not None:
                 metrics.observe(operation, answer.status, answer.code or "", seconds)
-            if not access_log.isEnabledFor(logging.INFO):
-                return
-            client = scope.get("client")
-            access_log.info(
-                "%s %s %d",
-                scope["method"],
-                scope["path"][:_PATH_LIMIT],
-                answer.status,
-                extra={
-                    FIELDS: {
-                        "requestId": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"][:_PATH_LIMIT],
-                        "operation": operation,
-                        "status": answer.status,
-                        "code": answer.code,
-                        "durationMs": round(seconds * 1000, 2),
-                        "client": client[0] if client else None,
-                    }
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"][:_PATH_LIMIT],
+                    answer.status,
+                    extra={
+                        FIELDS: {
+                            "requestId": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"][:_PATH_LIMIT],
+                            "operation": operation,
+                            "status": answer.status,
+                            "code": answer.code,
+                            "durationMs": round(seconds * 1000, 2),
+                            "client": client[0] if client else None,
+                        }
+                    },
+                )
 
 
 def _request_id() -> str:

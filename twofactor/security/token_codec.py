@@ -85,7 +85,8 @@ class TokenCodec:
 
         Raises ``Rejected``, or ``Expired`` only for a token that passed every other check.
         """
-        key = self._verification_keys.get(_key_id(token))
+        kid = _key_id(token)
+        key = None if kid is None else self._verification_keys.get(kid)
         if key is None:
             raise Rejected()
         try:

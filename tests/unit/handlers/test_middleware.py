@@ -151,9 +151,7 @@ def test_no_access_record_is_built_while_the_access_log_is_off(
 
 
 def test_request_ids_are_sixteen_hex_digits_and_differ() -> None:
-    ids = {
-        dict(run(answering(204, []))[0]["headers"])[b"x-request-id"].decode() for _ in range(50)
-    }
+    ids = {dict(run(answering(204, []))[0]["headers"])[b"x-request-id"].decode() for _ in range(50)}
 
     assert len(ids) == 50
     assert all(len(value) == 16 and int(value, 16) >= 0 for value in ids)
