@@ -24,7 +24,6 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from anyio import to_thread
 from connexion.lifecycle import ConnexionRequest
 from connexion.security import NO_VALUE, AbstractSecurityHandler
 from connexion.utils import get_function_from_name
@@ -38,6 +37,7 @@ from handlers._http.credentials import (
     credential,
     sent,
 )
+from handlers._http.threads import run_blocking
 from handlers._http.web import SERVICES_KEY
 from twofactor.domain.services import Services
 from twofactor.errors import StepUpTokenMissing
@@ -99,7 +99,7 @@ async def _verified_access(request: ConnexionRequest, token: str) -> TokenInfo:
         services = _services(request)
         try:
             claims = services.tokens.verify_access(token)
-            device = await to_thread.run_sync(services.sessions.require_listed, claims)
+            device = await run_blocking(services.sessions.require_listed, claims)
             cache[token] = {"sub": claims.sub, "access": claims, "device": device}
         except Exception as error:
             cache[token] = error

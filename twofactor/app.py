@@ -16,15 +16,16 @@ from anyio import to_thread
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
+from connexion.resolver import Resolver
+from connexion.utils import get_function_from_name
 from starlette.exceptions import HTTPException
 
 from handlers._http import problems
-from handlers._http.json_bodies import StrictJsonBodies
-from handlers._http.limits import BodySizeLimit
-from handlers._http.media_types import MediaTypeGate
+from handlers._http.bodies import RequestBodyGate
 from handlers._http.metrics import Exposition
 from handlers._http.middleware import RequestContextMiddleware
 from handlers._http.spec_index import SpecIndex
+from handlers._http.threads import on_threads
 from handlers.security import SECURITY_MAP
 from twofactor.clock import Clock, SystemClock
 from twofactor.config import Settings, load_settings_from_environment
@@ -78,6 +79,8 @@ def create_app(
     app = AsyncApp(__name__, lifespan=lifespan, security_map=SECURITY_MAP)
     app.add_api(
         SPECIFICATION,
+        # Each plain handler runs in the service's thread pool (``handlers._http.threads``).
+        resolver=Resolver(function_resolver=_on_threads),
         strict_validation=True,
         validate_responses=validate_responses,
     )
@@ -88,21 +91,28 @@ def create_app(
         cookie_secure=settings.cookie_secure,
         exposition=Exposition(settings.metrics_dir) if settings.metrics_enabled else None,
     )
-    # Added after the context middleware, so inside it: a 413 still has its request id and log line.
+    # Added after the context middleware, so inside it: a 413, 415 or 400 of the body gate still
+    # has its request id and log line.
     app.add_middleware(
-        BodySizeLimit,
+        RequestBodyGate,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_body_size,
     )
-    app.add_middleware(MediaTypeGate, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(StrictJsonBodies, position=MiddlewarePosition.BEFORE_EXCEPTION)
     spec = SpecIndex.load(SPECIFICATION)
-    app.add_error_handler(ServiceError, problems.service_error)
-    app.add_error_handler(ProblemException, partial(problems.connexion_problem, spec=spec))
-    app.add_error_handler(HTTPException, partial(problems.http_exception, spec=spec))
-    app.add_error_handler(UnicodeDecodeError, problems.undecodable_body)
-    app.add_error_handler(Exception, problems.unexpected_error)
+    renderers: list[tuple[type[Exception], problems.Renderer]] = [
+        (ServiceError, problems.service_error),
+        (ProblemException, partial(problems.connexion_problem, spec=spec)),
+        (HTTPException, partial(problems.http_exception, spec=spec)),
+        (UnicodeDecodeError, problems.undecodable_body),
+        (Exception, problems.unexpected_error),
+    ]
+    for error, renderer in renderers:
+        app.add_error_handler(error, problems.on_event_loop(renderer))
     return app
+
+
+def _on_threads(operation_id: str) -> Any:
+    return on_threads(get_function_from_name(operation_id))
 
 
 def app_from_environment() -> AsyncApp:

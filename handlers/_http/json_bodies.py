@@ -8,7 +8,8 @@ same body can disagree on what it says), accepts ``NaN`` and ``Infinity``, and g
 UTF-32 from the first bytes. Connexion parses with it, and each of those turned into a 500.
 
 ``check_json_body`` refuses all of that with one ``InvalidRequest`` (400 ``INVALID_REQUEST``), and
-``StrictJsonBodies`` applies it to every JSON body before the rest of the application sees it.
+the body gate (``bodies``) applies it to every JSON body before the rest of the application sees
+it (it reads the body within the size limit first, so what is checked here is already bounded).
 The limits are far above anything the API's schemas allow, so a valid request never meets them.
 """
 
@@ -18,11 +19,6 @@ import json
 import re
 from typing import Any
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from handlers._http.limits import read_body, replay_body
-from handlers._http.problems import send_problem
 from twofactor.errors import InvalidRequest
 
 #: Deeper than any schema of the API (its deepest body nests two objects).
@@ -111,30 +107,3 @@ def _no_constant(literal: str) -> float:
 def is_json_media_type(content_type: str) -> bool:
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
-
-
-class StrictJsonBodies:
-    """ASGI middleware: every JSON request body passes ``check_json_body`` or gets the 400.
-
-    It sits inside the body size limit, so the body it reads is already bounded.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_json_media_type(
-            Headers(scope=scope).get("content-type", "")
-        ):
-            await self._app(scope, receive, send)
-            return
-        body = await read_body(receive) or b""
-        if body.strip():
-            try:
-                check_json_body(body)
-            except InvalidRequest as refused:
-                await send_problem(
-                    scope, receive, send, refused.status, refused.code, refused.detail
-                )
-                return
-        await self._app(scope, replay_body(body, receive), send)

@@ -1,47 +1,27 @@
 """The request body size limit, enforced before any of the body is parsed.
 
 Connexion reads and parses a whole body before validating it, so without a limit a client can
-make a worker hold (and parse) as much as it cares to send. This middleware answers 413
-``PAYLOAD_TOO_LARGE`` as soon as the body is known to be too large: at once when
+make a worker hold (and parse) as much as it cares to send. The body gate (``bodies``) answers
+413 ``PAYLOAD_TOO_LARGE`` as soon as the body is known to be too large: at once when
 ``Content-Length`` says so (nothing of the body is read), or while reading a chunked body the
-moment the limit is passed (the rest is not read). A body within the limit is handed on whole.
+moment the limit is passed (``read_body``: the rest is not read).
 """
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from handlers._http.problems import send_problem
 
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self._app = app
-        self._max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        body = await read_body(receive, self._max_bytes)
-        if body is None:
-            await self._refuse(scope, receive, send)
-            return
-        await self._app(scope, replay_body(body, receive), send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"The request body is larger than {self._max_bytes} bytes."
-        # ``Connection: close``: the unread rest of the body must not be taken for a request.
-        await send_problem(
-            scope, receive, send, 413, PAYLOAD_TOO_LARGE, detail, {"Connection": "close"}
-        )
+async def refuse(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    detail = f"The request body is larger than {max_bytes} bytes."
+    # ``Connection: close``: the unread rest of the body must not be taken for a request.
+    await send_problem(
+        scope, receive, send, 413, PAYLOAD_TOO_LARGE, detail, {"Connection": "close"}
+    )
 
 
 async def read_body(receive: Receive, max_bytes: int | None = None) -> bytes | None:

@@ -39,8 +39,21 @@ DURATION = Histogram(
 
 
 def observe(operation: str, status: int, code: str, seconds: float) -> None:
-    REQUESTS.labels(operation, str(status), code).inc()
-    DURATION.labels(operation).observe(seconds)
+    key = (operation, status, code)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (
+            REQUESTS.labels(operation, str(status), code),
+            DURATION.labels(operation),
+        )
+    requests, duration = children
+    requests.inc()
+    duration.observe(seconds)
+
+
+#: The metrics of each label set, looked up once: ``labels()`` validates and joins its values on
+#: every call. The label sets are bounded (see above), so is this.
+_children: dict[tuple[str, int, str], tuple[Counter, Histogram]] = {}
 
 
 class Exposition:

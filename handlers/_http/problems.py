@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
 from connexion.exceptions import (
     BadRequestProblem,
@@ -57,6 +59,20 @@ _SAFE_DETAIL = {
 # jsonschema messages start with the offending value ("'hunter2...' is too long"); the value may
 # be a password, so it is never echoed back.
 _LEADING_VALUE = re.compile(r"^(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+) (is|does|has) ")
+
+
+Renderer = Callable[[ConnexionRequest, Exception], ConnexionResponse]
+
+
+def on_event_loop(renderer: Renderer) -> Callable[[ConnexionRequest, Exception], Awaitable[Any]]:
+    """The error handler Connexion is given for ``renderer``: a coroutine function, so that
+    Connexion calls it on the event loop. It would run a plain function in a worker thread (a
+    hop there and back for every 304, 401 or 404) although rendering reads nothing."""
+
+    async def handler(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+        return renderer(request, error)
+
+    return handler
 
 
 def service_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:

@@ -1,17 +1,14 @@
-"""Strict JSON bodies: what Python's lenient parser would take, refused as 400 before Connexion."""
+"""Strict JSON bodies: what Python's lenient parser would take, refused with one 400 error.
+
+The body gate applies the check to requests: ``test_bodies``."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 import pytest
-from starlette.types import Message, Receive, Scope, Send
 
 from handlers._http.json_bodies import (
     MAX_DEPTH,
     MAX_NUMBER_LENGTH,
-    StrictJsonBodies,
     check_json_body,
     is_json_media_type,
 )
@@ -93,55 +90,3 @@ def test_json_media_types_are_recognised_case_insensitively(
     content_type: str, expected: bool
 ) -> None:
     assert is_json_media_type(content_type) is expected
-
-
-def run(body: bytes, content_type: str) -> tuple[list[bytes], list[Message]]:
-    """The middleware in front of an app that records the body it was handed."""
-    handed: list[bytes] = []
-    sent: list[Message] = []
-    scope: Scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/api/auth/login",
-        "headers": [(b"content-type", content_type.encode())],
-    }
-    chunks = [body[: len(body) // 2], body[len(body) // 2 :]]
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        message = await receive()
-        handed.append(message["body"])
-
-    async def receive() -> Message:
-        chunk = chunks.pop(0)
-        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    asyncio.run(StrictJsonBodies(app)(scope, receive, send))
-    return handed, sent
-
-
-def test_a_strict_body_reaches_the_app_whole_even_when_it_came_in_chunks() -> None:
-    handed, sent = run(VALID, "application/json")
-
-    assert handed == [VALID]
-    assert sent == []
-
-
-def test_a_refused_body_is_answered_400_problem_json_and_never_reaches_the_app() -> None:
-    handed, sent = run(b'{"a": 1, "a": 2}', "application/json")
-
-    assert handed == []
-    assert sent[0]["status"] == 400
-    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
-    problem = json.loads(sent[1]["body"])
-    assert problem["code"] == "INVALID_REQUEST"
-    assert problem["instance"] == "/api/auth/login"
-
-
-def test_a_body_of_another_media_type_is_left_to_the_app() -> None:
-    handed, sent = run(b"[[[[[[", "text/plain")
-
-    assert handed == [b"[[["]
-    assert sent == []

@@ -136,3 +136,22 @@ def test_other_scopes_pass_through_untouched() -> None:
     asyncio.run(middleware({"type": "lifespan"}, None, None))
 
     assert seen == ["lifespan"]
+
+
+def test_no_access_record_is_built_while_the_access_log_is_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="twofactor.access")
+
+    sent = run(answering(200, []))
+
+    assert [r for r in caplog.records if r.name == "twofactor.access"] == []
+    assert sent[0]["status"] == 200
+    assert any(name == b"x-request-id" for name, _ in sent[0]["headers"])
+
+
+def test_request_ids_are_sixteen_hex_digits_and_differ() -> None:
+    ids = {dict(run(answering(204, []))[0]["headers"])[b"x-request-id"].decode() for _ in range(50)}
+
+    assert len(ids) == 50
+    assert all(len(value) == 16 and int(value, 16) >= 0 for value in ids)

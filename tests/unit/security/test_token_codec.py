@@ -158,6 +158,33 @@ def test_a_kid_that_is_not_text_is_rejected(kid: object) -> None:
         decode(token({"kid": kid, "typ": TYP}))
 
 
+@pytest.mark.parametrize(
+    "header_segment",
+    [
+        "not base64!",
+        "ünïcode",
+        base64url_encode(b"not json").decode(),
+        base64url_encode(b"[" * 100_000).decode(),
+        base64url_encode(b'["kid", "jwt-1"]').decode(),
+        base64url_encode(b"\xff\xfe").decode(),
+    ],
+    ids=["not-base64", "not-ascii", "not-json", "deep", "not-an-object", "not-utf8"],
+)
+def test_a_header_the_key_cannot_be_chosen_from_is_rejected(header_segment: str) -> None:
+    with pytest.raises(Rejected):
+        decode(header_segment + "." + token().split(".", 1)[1])
+
+
+def test_a_header_naming_another_key_than_the_signature_is_rejected() -> None:
+    other = NamedKey("jwt-2", secrets.token_bytes(32))
+    two_keys = TokenCodec((KEY, other), FrozenClock(NOW), issuer=ISSUER, audiences=(AUDIENCE,))
+    signed_by_one_named_the_other = token({"kid": other.key_id, "typ": TYP})
+
+    with pytest.raises(Rejected):
+        two_keys.decode(signed_by_one_named_the_other, TYP, TOKEN_TYPE)
+    assert two_keys.decode(token(), TYP, TOKEN_TYPE)
+
+
 def test_a_typ_with_non_ascii_letters_that_lower_to_ascii_is_rejected() -> None:
     # U+212A KELVIN SIGN lowers to "k": only ASCII spellings of the media type count.
     with pytest.raises(Rejected):
