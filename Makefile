@@ -3,13 +3,25 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Debian's Chromium, for the Swagger UI test (Playwright drives it; it downloads no browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint unit contract bench bench-scale clean
+.PHONY: run test lint unit contract bench bench-scale clean node
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,local-db]'
 	touch $(STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+## Node.js and npm run the generated TypeScript client's test (its packages: npm ci, by the test).
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "make test needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
 
 ## Start the service on its embedded local database (data and dev keys under ./data).
 run: $(STAMP)
@@ -29,7 +41,7 @@ lint: $(STAMP)
 ## Branch coverage, measured in the subprocesses the tests start too, and its threshold
 ## (fail_under): pyproject.toml [tool.coverage.*]. Two pytest-xdist workers: most tests wait on
 ## the servers they start, so two processes finish in about two thirds of the time of one.
-unit: $(STAMP)
+unit: $(STAMP) $(CHROMIUM) node
 	$(BIN)/pytest -n 2 --cov --cov-report=term
 
 contract: $(STAMP)
