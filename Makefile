@@ -27,8 +27,10 @@ node:
 run: $(STAMP)
 	$(BIN)/twofactor-api serve
 
-## Everything CI checks: lint, types, spec, unit + integration tests, contract tests.
+## Everything CI checks: lint, types, spec, unit + integration tests, contract tests, and which
+## declared responses the tests produced (contract/response_coverage.py).
 test: lint unit contract
+	$(BIN)/python contract/response_coverage.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,6 +44,7 @@ lint: $(STAMP)
 ## (fail_under): pyproject.toml [tool.coverage.*]. Two pytest-xdist workers: most tests wait on
 ## the servers they start, so two processes finish in about two thirds of the time of one.
 unit: $(STAMP) $(CHROMIUM) node
+	rm -rf .responses-seen
 	$(BIN)/pytest -n 2 --cov --cov-report=term
 
 contract: $(STAMP)

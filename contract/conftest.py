@@ -22,12 +22,18 @@ from contract.support import (
     new_database_name,
     new_email,
 )
+from tests.support import responses_seen
 from tests.support.passwords import cheap_passwords
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 from twofactor.app import create_app
 from twofactor.config import Settings
 from twofactor.domain.throttle import Budget
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # What the server answered counts for the response-coverage report (make test's last step).
+    responses_seen.install()
 
 
 @pytest.fixture(scope="session")

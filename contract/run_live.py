@@ -43,6 +43,7 @@ from contract.support import (
     new_database_name,
     new_email,
 )
+from tests.support import responses_seen
 from tests.support.secantus import SecantusServer, free_port
 from tests.support.smtp import SmtpSink
 from twofactor.config import Settings
@@ -115,6 +116,8 @@ def run_live() -> list[Stage]:
         stages = live_stages()
     except (RuntimeError, OSError, httpx.HTTPError) as error:
         stages = [Stage("live: set-up", False, f"{type(error).__name__}: {error}")]
+    if SERVER_LOG.exists():
+        responses_seen.record_log(SERVER_LOG)
     return [*stages, scan_server_log()]
 
 

@@ -15,12 +15,18 @@ from typing import Any
 
 import pytest
 
+from tests.support import responses_seen
 from tests.support.api import Api
 from tests.support.secantus import database_for_tests
 from tests.support.smtp import SmtpSink
 from twofactor.config import Settings
 from twofactor.domain.throttle import Budget
 from twofactor.security.keys import NamedKey
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The response-coverage report (contract/response_coverage.py) counts what the server said.
+    responses_seen.install()
 
 
 @pytest.fixture(scope="session")

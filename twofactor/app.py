@@ -84,12 +84,14 @@ def create_app(
         strict_validation=True,
         validate_responses=validate_responses,
     )
+    spec = SpecIndex.load(SPECIFICATION)
     app.add_middleware(
         RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=runtime.services,
         cookie_secure=settings.cookie_secure,
         exposition=Exposition(settings.metrics_dir) if settings.metrics_enabled else None,
+        operation_of=spec.operation_id,
     )
     # Added after the context middleware, so inside it: a 413, 415 or 400 of the body gate still
     # has its request id and log line.
@@ -98,7 +100,6 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_body_size,
     )
-    spec = SpecIndex.load(SPECIFICATION)
     renderers: list[tuple[type[Exception], problems.Renderer]] = [
         (ServiceError, problems.service_error),
         (ProblemException, partial(problems.connexion_problem, spec=spec)),

@@ -18,6 +18,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,8 +34,11 @@ access_log = logging.getLogger("twofactor.access")
 _ROUTING = "connexion_routing"
 #: A hostile path can be kilobytes long; the log keeps its beginning.
 _PATH_LIMIT = 200
-#: Problem bodies are a few hundred bytes; a larger error body is not parsed for its code.
-_PROBLEM_BODY_LIMIT = 4096
+#: Problem bodies are a few hundred bytes, but ``instance`` echoes the request path, which may be
+#: as long as the request head allows (16 KiB, ``twofactor.serving.HEAD_LIMIT``; up to six bytes
+#: a byte once escaped in JSON): a 404 for a very long path must still be logged with its code.
+#: A larger error body is not parsed for its code.
+_PROBLEM_BODY_LIMIT = 128 * 1024
 _PROBLEM_MEDIA_TYPE = b"application/problem+json"
 
 
@@ -45,8 +49,11 @@ class RequestContextMiddleware:
         services: Services,
         cookie_secure: bool,
         exposition: metrics.Exposition | None,
+        operation_of: Callable[[str, str], str | None] = lambda _path, _method: None,
     ) -> None:
         self._app = app
+        #: The operation of a request Connexion did not route (answered before routing).
+        self._operation_of = operation_of
         self._services = services
         self._cookie_secure = cookie_secure
         self._exposition = exposition
@@ -78,7 +85,11 @@ class RequestContextMiddleware:
         finally:
             seconds = time.perf_counter() - started
             routing = extensions.get(_ROUTING)
-            operation = (routing or {}).get("operation_id") or metrics.UNMATCHED
+            operation = (
+                (routing or {}).get("operation_id")
+                or self._operation_of(scope["path"], scope["method"])
+                or metrics.UNMATCHED
+            )
             if self._exposition is not None:
                 metrics.observe(operation, answer.status, answer.code or "", seconds)
             if access_log.isEnabledFor(logging.INFO):

@@ -19,6 +19,8 @@ class SpecIndex:
     base_path: str
     #: path -> method (upper case) -> the security alternatives, each a set of scheme names
     operations: dict[str, dict[str, list[frozenset[str]]]]
+    #: (path, method in upper case) -> operationId
+    operation_ids: dict[tuple[str, str], str]
 
     @classmethod
     def load(cls, specification: Path) -> SpecIndex:
@@ -26,7 +28,11 @@ class SpecIndex:
         base_path = str(document.get("servers", [{}])[0].get("url", "")).rstrip("/")
         default_security = document.get("security", [])
         operations: dict[str, dict[str, list[frozenset[str]]]] = {}
+        operation_ids: dict[tuple[str, str], str] = {}
         for path, item in document.get("paths", {}).items():
+            for method in _METHODS:
+                if "operationId" in item.get(method, {}):
+                    operation_ids[(path, method.upper())] = str(item[method]["operationId"])
             operations[path] = {
                 method.upper(): [
                     frozenset(alternative)
@@ -35,7 +41,13 @@ class SpecIndex:
                 for method in _METHODS
                 if method in item
             }
-        return cls(base_path=base_path, operations=operations)
+        return cls(base_path=base_path, operations=operations, operation_ids=operation_ids)
+
+    def operation_id(self, request_path: str, method: str) -> str | None:
+        """The operation a request is for, from its path and method alone (the spec's paths have
+        no templates): for answers given before Connexion routes the request (the body gate)."""
+        path = request_path.removeprefix(self.base_path) or "/"
+        return self.operation_ids.get((path, method.upper()))
 
     def allowed_methods(self, request_path: str) -> list[str]:
         methods = list(self._operation_map(request_path))

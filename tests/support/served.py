@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import responses_seen
 from tests.support.secantus import free_port
 from twofactor.config import Settings, settings_to_environ
 
@@ -135,6 +136,7 @@ class Served:
                 self.process.wait()
         for pid in wait_gone(children):
             os.kill(pid, signal.SIGKILL)
+        responses_seen.record_log(self.log)
         return self.log_text()
 
     def log_text(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +14,42 @@ from prometheus_client import REGISTRY
 
 from handlers._http.metrics import Exposition
 from handlers._http.middleware import RequestContextMiddleware
+from tests.support import responses_seen
 
 PROBLEM = [(b"content-type", b"application/problem+json")]
+
+
+@pytest.fixture(autouse=True)
+def _toy_answers_are_not_the_services() -> Iterator[None]:
+    with responses_seen.paused():
+        yield
+
+
+def test_an_answer_before_routing_is_logged_with_the_operation_of_its_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="twofactor.access")
+    middleware = RequestContextMiddleware(
+        answering(413, PROBLEM, (b'{"code": "PAYLOAD_TOO_LARGE"}', False)),
+        services=None,
+        cookie_secure=False,
+        exposition=None,
+        operation_of=lambda path, method: f"{method} {path}" if path == "/api/x" else None,
+    )
+    for path in ("/api/x", "/api/nowhere"):
+        scope = {"type": "http", "method": "POST", "path": path, "client": None}
+        asyncio.run(middleware(scope, _no_body, _discard))
+
+    records = [r for r in caplog.records if r.name == "twofactor.access"]
+    assert [r.fields["operation"] for r in records] == ["POST /api/x", "unmatched"]  # type: ignore[attr-defined]
+
+
+async def _no_body() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _discard(message: dict) -> None:
+    pass
 
 
 def answering(status: int, headers: list[tuple[bytes, bytes]], *bodies: tuple[bytes, bool]):
@@ -68,6 +103,17 @@ def test_the_code_of_a_problem_body_is_logged_with_the_request_id_it_was_sent_wi
     assert fields["operation"] == "unmatched"
 
 
+def test_the_code_of_a_problem_echoing_a_path_as_long_as_a_request_head_allows_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The longest path a request head may carry, every byte escaped in the problem's instance.
+    instance = "\\u00e9" * 16 * 1024
+    body = ('{"code": "NOT_FOUND", "instance": "' + instance + '"}').encode()
+    run(answering(404, PROBLEM, (body, False)))
+
+    assert access_fields(caplog)["code"] == "NOT_FOUND"
+
+
 def test_the_code_of_a_304_comes_from_its_header(caplog: pytest.LogCaptureFixture) -> None:
     run(answering(304, [(b"X-Error-Code", b"TWO_FACTOR_METHOD_ALREADY_DISABLED")]))
 
@@ -81,7 +127,7 @@ def test_the_code_of_a_304_comes_from_its_header(caplog: pytest.LogCaptureFixtur
         [(b"not json", False)],
         [(b'["a list"]', False)],
         [(b'{"code": 7}', False)],
-        [(b'{"code": "X", "pad": "' + b"a" * 5000 + b'"}', False)],  # too large to parse
+        [(b'{"code": "X", "pad": "' + b"a" * 200_000 + b'"}', False)],  # too large to parse
     ],
 )
 def test_a_problem_body_without_a_readable_code_logs_none(

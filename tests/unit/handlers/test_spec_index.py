@@ -150,3 +150,22 @@ paths:
     assert sorted(spec.allowed_methods("/v1/a")) == ["GET", "HEAD", "POST"]
     assert spec.missing_two_factor_token("/v1/a", "GET", False) is True
     assert spec.missing_two_factor_token("/v1/a", "POST", False) is False
+
+
+def test_the_operation_of_a_request_is_found_by_its_path_and_method(tmp_path: Path) -> None:
+    specification = tmp_path / "openapi.yaml"
+    specification.write_text(
+        """
+openapi: 3.0.3
+servers: [{url: /v1}]
+paths:
+  /a:
+    get: {operationId: pkg.a.read}
+    post: {}
+"""
+    )
+    spec = SpecIndex.load(specification)
+
+    assert spec.operation_id("/v1/a", "get") == "pkg.a.read"
+    assert spec.operation_id("/v1/a", "POST") is None
+    assert spec.operation_id("/v1/b", "GET") is None
