@@ -13,6 +13,11 @@ So a sent mail gives its connection back, and the next mail takes it:
   (so a send never waits for another), and a connection given back to a full pool is closed.
 - The login (``SMTP_USERNAME``/``SMTP_PASSWORD``) happens once per connection.
 - ``close`` (at shutdown) says ``QUIT`` on the idle connections; one given back later is closed.
+- A whole send ends within ``SEND_DEADLINE`` seconds once the server has greeted. ``SMTP_TIMEOUT``
+  bounds each wait for the server, not their sum: a server that trickles its answers a byte at a
+  time would otherwise hold a send for as long as it likes. At the deadline the connection's
+  socket is shut down from a timer thread, which ends the blocked read, and the send fails like
+  any other.
 
 The TLS context is built once, by the caller (see ``tls_context``): building one loads the
 whole CA store, which costs more than the rest of a send on a local network.
@@ -22,10 +27,16 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 import ssl
 import threading
 from email.message import EmailMessage
 from pathlib import Path
+
+#: The longest a send may take, connecting included. Well under the five minutes after which the
+#: outbox treats a claimed alert as abandoned and lets the retry worker send it: a send still
+#: running then could deliver the alert a second time.
+SEND_DEADLINE = 120.0
 
 #: Idle connections kept per process: as many as the alert sends that run at once (see
 #: ``twofactor.wiring.ALERT_SENDERS``) plus one for the retry worker.
@@ -52,6 +63,7 @@ class SmtpConnections:
         *,
         timeout: float,
         kept: int = KEPT_CONNECTIONS,
+        deadline: float = SEND_DEADLINE,
     ) -> None:
         if tls != "none" and context is None:
             raise ValueError(f"SMTP_TLS={tls} needs a TLS context")
@@ -62,6 +74,7 @@ class SmtpConnections:
         self._credentials = (username, password) if username and password else None
         self._timeout = timeout
         self._kept = kept
+        self._deadline = deadline
         self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -71,13 +84,18 @@ class SmtpConnections:
     def send(self, message: EmailMessage, envelope_to: str) -> None:
         """Send ``message`` to ``envelope_to`` only; raises ``smtplib.SMTPException`` or
         ``OSError`` when it was not accepted."""
-        smtp = self._kept_connection() or self._connect()
-        try:
-            smtp.send_message(message, to_addrs=[envelope_to])
-        except BaseException:
+        with _Deadline(self._deadline) as deadline:
+            smtp = self._kept_connection(deadline) or self._connect(deadline)
+            try:
+                smtp.send_message(message, to_addrs=[envelope_to])
+            except BaseException:
+                _discard(smtp)
+                raise
+        # Accepted. A deadline that passed just after it shut the socket: keep no such connection.
+        if deadline.expired:
             _discard(smtp)
-            raise
-        self._give_back(smtp)
+        else:
+            self._give_back(smtp)
 
     def close(self) -> None:
         with self._lock:
@@ -91,7 +109,7 @@ class SmtpConnections:
         with self._lock:
             return len(self._idle)
 
-    def _kept_connection(self) -> smtplib.SMTP | None:
+    def _kept_connection(self, deadline: _Deadline) -> smtplib.SMTP | None:
         """A kept connection that answered ``RSET``, or ``None``: none kept, or the one tried
         was dead (closed here; the caller then opens one new connection)."""
         with self._lock:
@@ -100,6 +118,7 @@ class SmtpConnections:
             # The most recently used: the least likely to have been closed for idleness.
             smtp = self._idle.pop()
         try:
+            deadline.watch(smtp)
             smtp.rset()
         except (smtplib.SMTPException, OSError):
             _discard(smtp)
@@ -113,8 +132,11 @@ class SmtpConnections:
                 return
         _quit(smtp)
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, deadline: _Deadline) -> smtplib.SMTP:
         smtp: smtplib.SMTP
+        # The constructor connects and reads the greeting before the deadline can watch the
+        # socket: that part is bounded by ``SMTP_TIMEOUT`` per line, and a deadline that passed
+        # meanwhile ends the send right after it.
         if self._tls == "tls":
             smtp = smtplib.SMTP_SSL(
                 self._host, self._port, timeout=self._timeout, context=self._context
@@ -122,6 +144,7 @@ class SmtpConnections:
         else:
             smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         try:
+            deadline.watch(smtp)
             if self._tls == "starttls":
                 smtp.starttls(context=self._context)
             if self._credentials is not None:
@@ -132,6 +155,43 @@ class SmtpConnections:
         with self._lock:
             self.opened += 1
         return smtp
+
+
+class _Deadline:
+    """Shuts down the socket of the watched connection when the time is up."""
+
+    def __init__(self, seconds: float) -> None:
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._lock = threading.Lock()
+        self._watched: smtplib.SMTP | None = None
+        self.expired = False
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            self._watched = smtp
+        self.check()
+
+    def check(self) -> None:
+        """Raise if the time ran out (a step may have ended just as its socket was shut)."""
+        if self.expired:
+            raise TimeoutError("the mail server took longer than the send deadline")
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            smtp = self._watched
+        sock = getattr(smtp, "sock", None) if smtp is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
