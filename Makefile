@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint unit contract bench bench-scale clean node
+.PHONY: run test lint unit contract fuzz bench bench-scale clean node
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ unit: $(STAMP) $(CHROMIUM) node
 
 contract: $(STAMP)
 	$(BIN)/python contract/run_live.py
+
+## Schemathesis at volume against the live server (README "Fuzzing"): ten minutes or so.
+fuzz: $(STAMP)
+	$(BIN)/python contract/fuzz.py
 
 ## The benchmark (bench/README.md): about five minutes; BENCH_ARGS=--quick for about two.
 bench: $(STAMP)

@@ -109,11 +109,20 @@ def run_inprocess() -> Stage:
 # 2. Live ------------------------------------------------------------------------------------
 
 
-def run_live() -> list[Stage]:
+def run_live(
+    max_examples: int = MAX_EXAMPLES,
+    settings: Mapping[str, str] | None = None,
+    *,
+    second_factors: bool = True,
+) -> list[Stage]:
+    """The live run; ``settings`` are configuration variables given to the server on top.
+    ``second_factors``: the user whose tokens every request carries has TOTP and email on (a
+    ``DELETE /auth/2fa/totp`` can answer 200), or none (its logins and step-ups answer tokens,
+    so the stateful phase's links reach the TOTP setup)."""
     banner("live run: twofactor-api serve + schemathesis run")
     SERVER_LOG.unlink(missing_ok=True)
     try:
-        stages = live_stages()
+        stages = live_stages(max_examples, settings or {}, second_factors)
     except (RuntimeError, OSError, httpx.HTTPError) as error:
         stages = [Stage("live: set-up", False, f"{type(error).__name__}: {error}")]
     if SERVER_LOG.exists():
@@ -121,25 +130,34 @@ def run_live() -> list[Stage]:
     return [*stages, scan_server_log()]
 
 
-def live_stages() -> list[Stage]:
+def live_stages(
+    max_examples: int, extra_settings: Mapping[str, str], second_factors: bool
+) -> list[Stage]:
     keys = Keys.generate()
     database = SecantusServer().start()
     mail = SmtpSink().start()
     try:
         settings = keys.settings(database.uri, new_database_name(), mail.port)
-        environment = server_environment(settings, keys)
+        environment = {**server_environment(settings, keys), **extra_settings}
         port = free_port()
         with SERVER_LOG.open("w") as log, running_server(port, environment, log):
             base_url = f"http://127.0.0.1:{port}/api"
             user = sign_in(base_url)
-            seed_second_factors(settings, user.principal_id)
+            if second_factors:
+                seed_second_factors(settings, user.principal_id)
             headers = {
                 "Authorization": f"Bearer {user.access_token}",
                 "X-Step-Up-Token": user.step_up_token,
             }
             return [
-                run_cli("live: every operation but logout", base_url, headers, exclude=LOGOUT),
-                run_cli("live: logout", base_url, headers, include=LOGOUT),
+                run_cli(
+                    "live: every operation but logout",
+                    base_url,
+                    headers,
+                    max_examples,
+                    exclude=LOGOUT,
+                ),
+                run_cli("live: logout", base_url, headers, max_examples, include=LOGOUT),
             ]
     finally:
         mail.stop()
@@ -230,6 +248,7 @@ def run_cli(
     name: str,
     base_url: str,
     headers: Mapping[str, str],
+    max_examples: int,
     *,
     include: str | None = None,
     exclude: str | None = None,
@@ -252,7 +271,7 @@ def run_cli(
         "--checks",
         "all",
         "--max-examples",
-        str(MAX_EXAMPLES),
+        str(max_examples),
         "--no-color",
     ]
     for header, value in headers.items():
