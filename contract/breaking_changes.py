@@ -74,7 +74,8 @@ def _operation(spec: Spec, where: str) -> Spec | None:
     return found
 
 
-def _resolve(spec: Spec, node: Any) -> Any:
+def resolve_ref(spec: Spec, node: Any) -> Any:
+    """``node`` with its local ``$ref`` chain followed (``#/components/...``)."""
     while isinstance(node, dict) and "$ref" in node:
         target: Any = spec
         for part in node["$ref"].removeprefix("#/").split("/"):
@@ -85,7 +86,7 @@ def _resolve(spec: Spec, node: Any) -> Any:
 
 def _parameters(where: str, old: Spec, new: Spec, old_op: Spec, new_op: Spec) -> list[str]:
     def by_key(spec: Spec, op: Spec) -> dict[tuple[str, str], Spec]:
-        params = [_resolve(spec, p) for p in op.get("parameters", [])]
+        params = [resolve_ref(spec, p) for p in op.get("parameters", [])]
         return {(p["in"], p["name"]): p for p in params}
 
     before, after = by_key(old, old_op), by_key(new, new_op)
@@ -103,8 +104,8 @@ def _parameters(where: str, old: Spec, new: Spec, old_op: Spec, new_op: Spec) ->
 
 
 def _request_body(where: str, old: Spec, new: Spec, old_op: Spec, new_op: Spec) -> list[str]:
-    before = _resolve(old, old_op.get("requestBody"))
-    after = _resolve(new, new_op.get("requestBody"))
+    before = resolve_ref(old, old_op.get("requestBody"))
+    after = resolve_ref(new, new_op.get("requestBody"))
     if after is None:
         return [f"{where}: request body removed"] if before is not None else []
     if after.get("required") and not (before or {}).get("required"):
@@ -127,8 +128,8 @@ def _responses(where: str, old: Spec, new: Spec, old_op: Spec, new_op: Spec) -> 
         if status not in new_op.get("responses", {}):
             found.append(f"{where}: response {status} removed")
             continue
-        before = _resolve(old, old_response)
-        after = _resolve(new, new_op["responses"][status])
+        before = resolve_ref(old, old_response)
+        after = resolve_ref(new, new_op["responses"][status])
         label = f"{where} {status}"
         lost = _codes(old, before) - _codes(new, after)
         found += [f"{label}: error code {code} removed" for code in sorted(lost)]
@@ -147,11 +148,11 @@ def _codes(spec: Spec, response: Spec) -> set[str]:
     codes: set[str] = set()
     for content in response.get("content", {}).values():
         for example in content.get("examples", {}).values():
-            value = _resolve(spec, example).get("value", {})
+            value = resolve_ref(spec, example).get("value", {})
             if isinstance(value, dict) and isinstance(value.get("code"), str):
                 codes.add(value["code"])
         for schema in _flatten(spec, content.get("schema", {})):
-            code = _resolve(spec, schema.get("properties", {}).get("code", {}))
+            code = resolve_ref(spec, schema.get("properties", {}).get("code", {}))
             codes.update(str(value) for value in code.get("enum", []))
             codes.update(str(value) for value in code.get("x-known-values", []))
     return codes
@@ -159,7 +160,7 @@ def _codes(spec: Spec, response: Spec) -> set[str]:
 
 def _flatten(spec: Spec, schema: Any) -> list[Schema]:
     """A schema and the parts of its ``allOf``, resolved."""
-    schema = _resolve(spec, schema) or {}
+    schema = resolve_ref(spec, schema) or {}
     parts = [schema]
     for part in schema.get("allOf", []):
         parts += _flatten(spec, part)

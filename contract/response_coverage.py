@@ -32,6 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from contract.breaking_changes import resolve_ref  # noqa: E402
 from tests.support.responses_seen import SEEN_DIRECTORY  # noqa: E402
 
 Triple = tuple[str, int, str]
@@ -54,40 +55,31 @@ class Declared:
     anywhere: frozenset[tuple[int, str]]
 
 
-def resolve(spec: Mapping[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def known_codes(spec: Mapping[str, Any], schema: Any) -> set[str]:
     """The codes a problem schema lists: ``x-known-values`` of its ``code``, through ``allOf``."""
-    schema = resolve(spec, schema)
+    schema = resolve_ref(spec, schema)
     if not isinstance(schema, dict):
         return set()
     codes: set[str] = set()
     for part in schema.get("allOf", []):
         codes |= known_codes(spec, part)
-    code = resolve(spec, schema.get("properties", {}).get("code"))
+    code = resolve_ref(spec, schema.get("properties", {}).get("code"))
     if isinstance(code, dict):
         codes |= set(code.get("x-known-values", [])) | set(code.get("enum", []))
     return codes
 
 
 def response_codes(spec: Mapping[str, Any], response: Any) -> set[str]:
-    response = resolve(spec, response)
+    response = resolve_ref(spec, response)
     codes: set[str] = set()
-    header = resolve(spec, response.get("headers", {}).get("X-Error-Code"))
+    header = resolve_ref(spec, response.get("headers", {}).get("X-Error-Code"))
     if isinstance(header, dict):
-        codes |= set(resolve(spec, header.get("schema", {})).get("enum", []))
+        codes |= set(resolve_ref(spec, header.get("schema", {})).get("enum", []))
     problem = response.get("content", {}).get("application/problem+json")
     if problem is not None:
         codes |= known_codes(spec, problem.get("schema"))
         for example in problem.get("examples", {}).values():
-            codes.add(str(resolve(spec, example).get("value", {}).get("code")))
+            codes.add(str(resolve_ref(spec, example).get("value", {}).get("code")))
     return codes
 
 
@@ -116,9 +108,9 @@ def declared(spec: Mapping[str, Any]) -> Declared:
 def default_answers(spec: Mapping[str, Any], response: Any) -> set[tuple[int, str]]:
     """(status, code) of each example of a ``default`` answer."""
     answers = set()
-    for media in resolve(spec, response).get("content", {}).values():
+    for media in resolve_ref(spec, response).get("content", {}).values():
         for example in media.get("examples", {}).values():
-            value = resolve(spec, example).get("value", {})
+            value = resolve_ref(spec, example).get("value", {})
             answers.add((int(value["status"]), str(value["code"])))
     return answers
 
