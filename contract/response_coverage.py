@@ -200,7 +200,8 @@ def main() -> int:
         f"{len(verdict.known)} known gaps listed in {KNOWN_GAPS.relative_to(ROOT)}"
     )
     for operation, status, code in verdict.still_listed:
-        print(f"NOTE (take it off {KNOWN_GAPS.name}: produced or no longer declared): ", end="")
+        print(f"NOTE (listed in {KNOWN_GAPS.name}, produced or no longer declared: take it off")
+        print("  unless its reason says it is produced only now and then): ", end="")
         print(f"{operation} {status} {code or '-'}")
     for title, triples in (
         ("declared, never produced, not listed as a known gap", verdict.missing),
