@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,local-db]'
 	touch $(STAMP)
 
+## Only when it is missing; apt-get needs root, or sudo for another user.
 $(CHROMIUM):
+	@test -z "$(SUDO)" || command -v $(SUDO) >/dev/null || { echo "make test needs Debian's \
+	chromium package ($(CHROMIUM)) and can install it only as root or through sudo: run \
+	'apt-get install chromium' as root, then make test again"; exit 1; }
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
