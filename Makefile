@@ -23,8 +23,13 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
 ## Node.js and npm run the generated TypeScript client's test (its packages: npm ci, by the test).
+## Debian's nodejs and npm packages are installed when either command is missing.
 node:
-	@command -v node >/dev/null && command -v npm >/dev/null || \
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "Node.js or npm is missing: installing Debian's nodejs and npm"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+			nodejs npm; } || \
 		{ echo "make test needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
 
 ## Start the service on its embedded local database (data and dev keys under ./data).
