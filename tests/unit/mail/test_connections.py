@@ -76,6 +76,23 @@ def test_ten_mails_go_over_one_connection(
     assert all(len(sink.messages_to(recipient)) == 1 for recipient in recipients)
 
 
+def test_the_sends_of_a_pool_share_one_thread_that_watches_their_deadlines(
+    sinks: Callable[..., SmtpSink], pools: Callable[..., SmtpConnections]
+) -> None:
+    sink = sinks()
+    pool = pools(sink)
+    watchers: set[int | None] = set()
+    for _ in range(10):
+        message, recipient = mail()
+        pool.send(message, recipient)
+        watchers |= {
+            thread.ident
+            for thread in threading.enumerate()
+            if thread.name == f"smtp-deadlines-127.0.0.1:{sink.port}"
+        }
+    assert len(watchers) == 1
+
+
 def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_mail_sent_once(
     sinks: Callable[..., SmtpSink], pools: Callable[..., SmtpConnections]
 ) -> None:
