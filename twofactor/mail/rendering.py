@@ -6,10 +6,13 @@ user-facing string goes through gettext; the locale is always passed in explicit
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_datetime
 from email.utils import getaddresses, make_msgid
@@ -99,7 +102,7 @@ class AlertRenderer:
     def _message(
         self, subject: str, to: EmailAddress, locale: str, text: str, html: str
     ) -> EmailMessage:
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["Subject"] = subject
         message["From"] = self._identity.sender
         # One address that passed the policy, in ASCII form whenever it has one (an encoded
@@ -108,10 +111,38 @@ class AlertRenderer:
         message["Date"] = rfc2822_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
         message.set_content(text)
+        # A boundary of our own: left to the generator, it is checked against the text with a
+        # regular expression compiled for each message. Quoted-printable and base64 never
+        # write "=_", and 128 random bits cannot be guessed into a name shown in plain text.
+        message.make_alternative(boundary=f"=_{secrets.token_hex(16)}")
         message.add_alternative(html, subtype="html")
         # After the parts: setting the content replaces every Content-* header.
         message["Content-Language"] = locale.replace("_", "-")
         return message
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each made once.
+
+    ``HeaderRegistry`` makes a new class (``type(...)``) for every header it parses, about thirty
+    per alert: a third of the time it took to build one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            # Two threads may both make one; either serves.
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+#: ``email.policy.default`` with the header classes made once.
+_POLICY = policy.default.clone(header_factory=_HeaderClasses())
 
 
 def _headline(kind: AlertKind, gettext: Gettext) -> str:
