@@ -44,7 +44,7 @@ SEND_DEADLINE = 120.0
 
 #: Idle connections kept per process: as many as the alert sends that run at once (see
 #: ``twofactor.wiring.ALERT_SENDERS``) plus one for the retry worker.
-KEPT_CONNECTIONS = 5
+KEPT_CONNECTIONS = 17
 
 
 def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
