@@ -23,6 +23,9 @@ from twofactor.store.documents import (
 )
 
 _HISTORY_LENGTH = 100
+#: What a read of a principal leaves out: the history (up to ``_HISTORY_LENGTH`` entries) and the
+#: outbox (every alert ever queued) grow with the account's age, and no ``Principal`` carries them.
+_PRINCIPAL_FIELDS = {"securityEvents": 0, "alertOutbox": 0}
 
 
 class PrincipalStore:
@@ -56,12 +59,16 @@ class PrincipalStore:
 
     def get(self, principal_id: str) -> Principal | None:
         with database_errors():
-            document = self._collection.find_one({"_id": ObjectId(principal_id)})
+            document = self._collection.find_one(
+                {"_id": ObjectId(principal_id)}, projection=_PRINCIPAL_FIELDS
+            )
         return None if document is None else principal_from_document(document, self._cipher)
 
     def find_by_email_hash(self, email_hash: str) -> Principal | None:
         with database_errors():
-            document = self._collection.find_one({"emailHash": email_hash})
+            document = self._collection.find_one(
+                {"emailHash": email_hash}, projection=_PRINCIPAL_FIELDS
+            )
         return None if document is None else principal_from_document(document, self._cipher)
 
     def touch(self, principal_id: str, now: datetime) -> None:
