@@ -33,6 +33,14 @@ def verify_disabled(
             for event in document.get("securityEvents", [])
         ):
             problems.append(f"{user.email}: no TOTP removal in the security history")
+        outbox = [
+            (entry.get("status"), entry.get("attempts"))
+            for entry in document.get("alertOutbox", [])
+            if entry.get("kind") == "two_factor_removed"
+        ]
+        if outbox != [("sent", 1)]:
+            # A 200 means sent, recorded as sent, at the first attempt.
+            problems.append(f"{user.email}: removal alert in the outbox as {outbox}")
     for user in users:
         # Waits only while mail is still arriving (the service may still be retrying).
         alerts = mailbox.wait_for(user.email, 1, REMOVED_SUBJECT, timeout=30)

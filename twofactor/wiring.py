@@ -61,8 +61,10 @@ from twofactor.store.sessions import SessionStore
 from twofactor.store.throttle import AttemptStore
 
 #: Alerts that requests send at once per process (each on its own thread and SMTP connection);
-#: more wait their turn, within ``ALERT_SEND_WAIT``.
-ALERT_SENDERS = 4
+#: more wait their turn, within ``ALERT_SEND_WAIT``. A send mostly waits (for the mail server,
+#: then for the write of its outcome): at 4, requests queued ~60 ms for a sender and the 200 path
+#: stopped at about 4 sends per send duration (~100 a second on 2 cores, bench/README.md).
+ALERT_SENDERS = 16
 
 
 @dataclass(frozen=True)

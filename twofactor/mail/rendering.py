@@ -6,12 +6,14 @@ user-facing string goes through gettext; the locale is always passed in explicit
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.utils import format_datetime as rfc2822_datetime
 from email.utils import getaddresses, make_msgid
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -45,6 +47,8 @@ class MailIdentity:
 class AlertRenderer:
     def __init__(self, identity: MailIdentity) -> None:
         self._identity = identity
+        # Parsed once: a header is immutable, and the message takes it as it is.
+        self._sender = _POLICY.header_factory("From", identity.sender)
 
     def render(self, content: AlertContent, recipient: EmailAddress) -> EmailMessage:
         environment = _environment(content.locale)
@@ -67,15 +71,14 @@ class AlertRenderer:
             "security_url": self._identity.security_settings_url,
             "support": self._identity.support_contact,
         }
-        message = self._message(
+        return self._message(
             values["headline"],
             recipient,
             content.locale,
             environment.get_template("security_alert.txt").render(values),
             environment.get_template("security_alert.html").render(values),
+            content.occurred_at,
         )
-        message.replace_header("Date", rfc2822_datetime(content.occurred_at))
-        return message
 
     def render_code(self, content: CodeContent, recipient: EmailAddress) -> EmailMessage:
         """The email carrying a one-time code (second factor or address confirmation)."""
@@ -94,24 +97,54 @@ class AlertRenderer:
             content.locale,
             environment.get_template("email_code.txt").render(values),
             environment.get_template("email_code.html").render(values),
+            datetime.now(UTC),
         )
 
     def _message(
-        self, subject: str, to: EmailAddress, locale: str, text: str, html: str
+        self, subject: str, to: EmailAddress, locale: str, text: str, html: str, date: datetime
     ) -> EmailMessage:
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["Subject"] = subject
-        message["From"] = self._identity.sender
+        message["From"] = self._sender
         # One address that passed the policy, in ASCII form whenever it has one (an encoded
         # word is not allowed inside an address).
         message["To"] = to.envelope
-        message["Date"] = rfc2822_datetime(datetime.now(UTC))
+        # A datetime, not its text: the header would parse the text back into one.
+        message["Date"] = date
         message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain="twofactor-api")
         message.set_content(text)
+        # A boundary of our own: left to the generator, it is checked against the text with a
+        # regular expression compiled for each message. Quoted-printable and base64 never
+        # write "=_", and 128 random bits cannot be guessed into a name shown in plain text.
+        message.make_alternative(boundary=f"=_{secrets.token_hex(16)}")
         message.add_alternative(html, subtype="html")
         # After the parts: setting the content replaces every Content-* header.
         message["Content-Language"] = locale.replace("_", "-")
         return message
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each made once.
+
+    ``HeaderRegistry`` makes a new class (``type(...)``) for every header it parses, about thirty
+    per alert: a third of the time it took to build one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            # Two threads may both make one; either serves.
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+#: ``email.policy.default`` with the header classes made once.
+_POLICY = policy.default.clone(header_factory=_HeaderClasses())
 
 
 def _headline(kind: AlertKind, gettext: Gettext) -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from twofactor.domain.alerts import QueuedAlert, SecurityEvent
-from twofactor.domain.model import FactorState, NewUser, Principal, TwoFactorMethod
+from twofactor.domain.model import FactorState, NewUser, Principal, TotpState, TwoFactorMethod
 from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered
 from twofactor.security.crypto import FieldCipher
 from twofactor.store.changes import event_document, factor_state_document, outbox_entry
@@ -23,6 +23,9 @@ from twofactor.store.documents import (
 )
 
 _HISTORY_LENGTH = 100
+#: What a read of a principal leaves out: the history (up to ``_HISTORY_LENGTH`` entries) and the
+#: outbox (every alert ever queued) grow with the account's age, and no ``Principal`` carries them.
+_PRINCIPAL_FIELDS = {"securityEvents": 0, "alertOutbox": 0}
 
 
 class PrincipalStore:
@@ -56,12 +59,16 @@ class PrincipalStore:
 
     def get(self, principal_id: str) -> Principal | None:
         with database_errors():
-            document = self._collection.find_one({"_id": ObjectId(principal_id)})
+            document = self._collection.find_one(
+                {"_id": ObjectId(principal_id)}, projection=_PRINCIPAL_FIELDS
+            )
         return None if document is None else principal_from_document(document, self._cipher)
 
     def find_by_email_hash(self, email_hash: str) -> Principal | None:
         with database_errors():
-            document = self._collection.find_one({"emailHash": email_hash})
+            document = self._collection.find_one(
+                {"emailHash": email_hash}, projection=_PRINCIPAL_FIELDS
+            )
         return None if document is None else principal_from_document(document, self._cipher)
 
     def touch(self, principal_id: str, now: datetime) -> None:
@@ -86,6 +93,12 @@ class PrincipalStore:
             preferred = remaining[0] if remaining else None
         return self._change_security(
             principal,
+            replace(
+                principal,
+                methods=tuple(remaining),
+                preferred_method=preferred,
+                totp=None if method is TwoFactorMethod.TOTP else principal.totp,
+            ),
             {
                 "twoFactor.methods": [m.value for m in remaining],
                 "twoFactor.preferred": preferred.value if preferred else None,
@@ -110,6 +123,13 @@ class PrincipalStore:
         """Enable ``method`` with its ``state``, if the document is as ``principal`` saw it."""
         methods = [*principal.methods, method]
         preferred = principal.preferred_method or method
+        written = replace(
+            principal,
+            methods=tuple(methods),
+            preferred_method=preferred,
+            email_verified=principal.email_verified or mark_email_verified,
+            totp=state if isinstance(state, TotpState) else principal.totp,
+        )
         changes: dict[str, Any] = {
             "twoFactor.methods": [m.value for m in methods],
             "twoFactor.preferred": preferred.value,
@@ -119,6 +139,7 @@ class PrincipalStore:
             changes["emailVerified"] = True
         return self._change_security(
             principal,
+            written,
             changes,
             event=event,
             alert=alert,
@@ -129,12 +150,18 @@ class PrincipalStore:
         self, principal: Principal, method: TwoFactorMethod, *, event: SecurityEvent, now: datetime
     ) -> Principal | None:
         return self._change_security(
-            principal, {"twoFactor.preferred": method.value}, event=event, alert=None, now=now
+            principal,
+            replace(principal, preferred_method=method),
+            {"twoFactor.preferred": method.value},
+            event=event,
+            alert=None,
+            now=now,
         )
 
     def _change_security(
         self,
         principal: Principal,
+        written: Principal,
         changes: dict[str, Any],
         *,
         event: SecurityEvent,
@@ -145,13 +172,21 @@ class PrincipalStore:
         """Apply a security change if, and only if, the document is still as ``principal`` saw it.
 
         One conditional update does the whole change: the filter pins the enabled methods and the
-        step-up generation read by the caller, so a concurrent change makes it miss (``False``)
+        step-up generation read by the caller, so a concurrent change makes it miss (``None``)
         instead of leaving the user without a second factor or using a step-up token twice. The
         generation is bumped (consuming the step-up token), and the security event and the alert
         are written in the same update, so a committed change always has its alert queued (no
         multi-document transaction needed); an alert carrying a claim is queued already claimed
-        by this request, which sends it next. The principal as written comes back from the same
-        command (``None`` on a miss): nothing is read again.
+        by this request, which sends it next.
+
+        The answer is ``written`` (``principal`` with the change applied by the caller) as the
+        update left it, nothing read again: every other write to a principal either bumps the
+        generation (a security change, so this one would have missed) or changes only what this
+        write overwrites (``lastActive``), what a ``Principal`` does not carry (email codes, the
+        outbox) or the use of a TOTP factor that stays (its last time step, its recovery codes:
+        they keep the values read). An ``update`` rather than a ``findAndModify`` returning the
+        document: SecantusDB serves a ``findAndModify`` by scanning the whole collection, so its
+        cost grows with the number of users (bench/README.md, "The 200 path").
         """
         push: dict[str, Any] = {
             "securityEvents": {"$each": [event_document(event)], "$slice": -_HISTORY_LENGTH}
@@ -166,7 +201,7 @@ class PrincipalStore:
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
         with database_errors():
-            document = self._collection.find_one_and_update(
+            result = self._collection.update_one(
                 {
                     "_id": ObjectId(principal.id),
                     "kind": principal.kind.value,
@@ -174,9 +209,14 @@ class PrincipalStore:
                     "twoFactor.methods": [m.value for m in principal.methods],
                 },
                 update,
-                return_document=ReturnDocument.AFTER,
             )
-        return None if document is None else principal_from_document(document, self._cipher)
+        if result.matched_count != 1:
+            return None
+        return replace(
+            written,
+            step_up_generation=principal.step_up_generation + 1,
+            last_active=_as_stored(now),
+        )
 
     def use_totp_step(self, principal_id: str, step: int) -> bool:
         """Accept a TOTP time step once: only if it is later than every step accepted before."""
@@ -258,3 +298,8 @@ class PrincipalStore:
                 {"$unset": {"emailCode": ""}},
             )
         return result.modified_count == 1
+
+
+def _as_stored(moment: datetime) -> datetime:
+    """``moment`` as a BSON date keeps it: to the millisecond."""
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)

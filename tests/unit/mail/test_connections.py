@@ -4,6 +4,7 @@ certificate the configured CA did not sign."""
 
 from __future__ import annotations
 
+import smtplib
 import threading
 import time
 import uuid
@@ -74,6 +75,42 @@ def test_ten_mails_go_over_one_connection(
     assert sink.connections() - before == 1
     assert pool.opened == 1
     assert all(len(sink.messages_to(recipient)) == 1 for recipient in recipients)
+
+
+def test_the_sends_of_a_pool_share_one_thread_that_watches_their_deadlines(
+    sinks: Callable[..., SmtpSink], pools: Callable[..., SmtpConnections]
+) -> None:
+    sink = sinks()
+    pool = pools(sink)
+    watchers: set[int | None] = set()
+    for _ in range(10):
+        message, recipient = mail()
+        pool.send(message, recipient)
+        watchers |= {
+            thread.ident
+            for thread in threading.enumerate()
+            if thread.name == f"smtp-deadlines-127.0.0.1:{sink.port}"
+        }
+    assert len(watchers) == 1
+
+
+def test_a_send_after_an_idle_spell_still_ends_at_its_deadline(
+    sinks: Callable[..., SmtpSink],
+) -> None:
+    sink = sinks()
+    pool = SmtpConnections("127.0.0.1", sink.port, "none", None, timeout=5, deadline=1)
+    try:
+        pool.send(*mail())
+        # Past that send's deadline, with nothing else to watch: the watchdog waits for its
+        # idle end (5 s), later than the next send's deadline, so that send must wake it.
+        time.sleep(1.5)
+        sink.data_delay = 3  # answers the next mail after its one-second deadline
+        message, recipient = mail()
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            pool.send(message, recipient)
+        assert pool.idle == 0
+    finally:
+        pool.close()
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_mail_sent_once(

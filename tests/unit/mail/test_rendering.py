@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
@@ -97,3 +98,18 @@ def test_headers_identify_the_message() -> None:
     assert message["To"] == "ada@example.com"
     assert message["Message-ID"].endswith("@twofactor-api>")
     assert message["Date"] == "Sat, 28 Nov 2026 12:30:00 +0000"
+
+
+def test_an_alert_read_back_from_its_bytes_has_both_parts_whatever_the_name() -> None:
+    # A name that looks like a part boundary, in an alert whose text stays plain ASCII.
+    name = "--=_0123456789abcdef0123456789abcdef--"
+    sent = render(content("en", recipient_name=name))
+
+    read = message_from_bytes(sent.as_bytes(), policy=policy.default)
+
+    assert isinstance(read, EmailMessage)
+    assert [part.get_content_type() for part in read.iter_parts()] == ["text/plain", "text/html"]
+    text, html = bodies(read)
+    assert name in text
+    assert name in html
+    assert read.get_boundary() != render(content("en")).get_boundary()
