@@ -9,6 +9,10 @@ served process) and compares it with the spec:
   declared with no code. A ``default`` answer is a catch-all for routing and negotiation
   problems: the codes of its examples, on any operation, are declared without being required.
 - **produced**: the (operation, status, code) triples the servers logged.
+- **defects**: ``500 INTERNAL_ERROR`` is the answer to an exception the service did not expect.
+  Every operation declares it, because a client must be ready for it, but its only cause is a
+  defect: no test may produce it, so it is required of no operation, and a run that produced it
+  anywhere fails.
 
 It prints one table per operation and fails (exit code 1) when a response was produced that the
 spec does not declare, or a declared one was never produced, unless that one is listed in
@@ -39,6 +43,8 @@ Triple = tuple[str, int, str]
 
 SPECIFICATION = ROOT / "openapi.yaml"
 KNOWN_GAPS = ROOT / "contract" / "response_gaps.txt"
+#: (status, code) whose only cause is a defect in the service (see the module docstring).
+DEFECT_ANSWERS = frozenset({(500, "INTERNAL_ERROR")})
 #: What the access log names a request no operation matched (routing 404/405).
 UNMATCHED = "unmatched"
 #: Swagger UI and the spec document (``/api/ui/``, ``/api/openapi.json``) are served beside the
@@ -53,6 +59,8 @@ class Declared:
     required: frozenset[Triple]
     #: (status, code) any request may get under ``default`` (routing, negotiation, ...).
     anywhere: frozenset[tuple[int, str]]
+    #: (operation, status, code) declared for a defect: required of none, produced by none.
+    defects: frozenset[Triple] = frozenset()
 
 
 def known_codes(spec: Mapping[str, Any], schema: Any) -> set[str]:
@@ -93,6 +101,7 @@ def operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 def declared(spec: Mapping[str, Any]) -> Declared:
     required: set[Triple] = set()
     anywhere: set[tuple[int, str]] = set()
+    defects: set[Triple] = set()
     for operation_id, operation in operations(spec):
         for status, response in operation["responses"].items():
             if status == "default":
@@ -101,8 +110,10 @@ def declared(spec: Mapping[str, Any]) -> Declared:
             codes = response_codes(spec, response)
             if int(status) < 300:
                 required.add((operation_id, int(status), ""))
-            required |= {(operation_id, int(status), code) for code in codes}
-    return Declared(frozenset(required), frozenset(anywhere))
+            for code in codes:
+                answer = (operation_id, int(status), code)
+                (defects if answer[1:] in DEFECT_ANSWERS else required).add(answer)
+    return Declared(frozenset(required), frozenset(anywhere), frozenset(defects))
 
 
 def default_answers(spec: Mapping[str, Any], response: Any) -> set[tuple[int, str]]:
@@ -142,10 +153,12 @@ class Verdict:
     undeclared: list[Triple]
     still_listed: list[Triple]
     known: list[Triple]
+    #: Answers whose only cause is a defect, produced all the same.
+    defects: list[Triple]
 
     @property
     def passed(self) -> bool:
-        return not (self.missing or self.undeclared)
+        return not (self.missing or self.undeclared or self.defects)
 
 
 def judge(spec: Declared, seen: Counter[Triple], gaps: Mapping[Triple, str]) -> Verdict:
@@ -153,7 +166,7 @@ def judge(spec: Declared, seen: Counter[Triple], gaps: Mapping[Triple, str]) -> 
     undeclared = sorted(
         triple
         for triple in seen
-        if triple not in spec.required
+        if triple not in spec.required | spec.defects
         and (triple[1], triple[2]) not in spec.anywhere
         and triple != DOCUMENTATION
     )
@@ -162,11 +175,12 @@ def judge(spec: Declared, seen: Counter[Triple], gaps: Mapping[Triple, str]) -> 
         undeclared=undeclared,
         still_listed=sorted(t for t in gaps if t in seen or t not in spec.required),
         known=[t for t in not_produced if t in gaps],
+        defects=sorted(t for t in seen if t[1:] in DEFECT_ANSWERS),
     )
 
 
 def print_table(spec: Declared, seen: Counter[Triple], gaps: Mapping[Triple, str]) -> None:
-    rows = sorted(spec.required | set(seen))
+    rows = sorted(spec.required | set(seen) | spec.defects)
     print("===== response coverage: declared (operation, status, code) and times produced =====")
     current = None
     for operation, status, code in rows:
@@ -176,6 +190,8 @@ def print_table(spec: Declared, seen: Counter[Triple], gaps: Mapping[Triple, str
         count = seen.get((operation, status, code), 0)
         if (operation, status, code) == DOCUMENTATION:
             mark = "documentation"
+        elif (status, code) in DEFECT_ANSWERS:
+            mark = "DEFECT" if count else "defect only"
         elif (operation, status, code) not in spec.required:
             mark = "default" if (status, code) in spec.anywhere else "UNDECLARED"
         elif count:
@@ -206,6 +222,7 @@ def main() -> int:
     for title, triples in (
         ("declared, never produced, not listed as a known gap", verdict.missing),
         ("produced, not declared in openapi.yaml", verdict.undeclared),
+        ("produced, and only a defect in the service produces it", verdict.defects),
     ):
         for operation, status, code in triples:
             print(f"FAIL ({title}): {operation} {status} {code or '-'}")

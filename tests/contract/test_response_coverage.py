@@ -31,6 +31,7 @@ paths:
           headers:
             X-Error-Code: {schema: {type: string, enum: [ALREADY_GONE]}}
         '401': {$ref: '#/components/responses/Unauthorized'}
+        '500': {$ref: '#/components/responses/ServerError'}
         default: {$ref: '#/components/responses/Problem'}
 components:
   responses:
@@ -42,6 +43,11 @@ components:
             allOf:
               - {type: object}
               - properties: {code: {type: string, x-known-values: [NO_TOKEN, BAD_TOKEN]}}
+    ServerError:
+      description: broken
+      content:
+        application/problem+json:
+          schema: {properties: {code: {type: string, x-known-values: [STORE_DOWN, INTERNAL_ERROR]}}}
     Problem:
       description: anything else
       content:
@@ -63,13 +69,40 @@ def test_each_status_is_declared_with_the_codes_its_schema_or_header_lists() -> 
         (OPERATION, 304, "ALREADY_GONE"),
         (OPERATION, 401, "NO_TOKEN"),
         (OPERATION, 401, "BAD_TOKEN"),
+        (OPERATION, 500, "STORE_DOWN"),
     }
     assert spec.anywhere == {(404, "NOT_FOUND")}
 
 
+def test_an_internal_error_is_declared_but_required_of_no_operation() -> None:
+    spec = declared(SPEC)
+
+    assert spec.defects == {(OPERATION, 500, "INTERNAL_ERROR")}
+    assert judge(spec, Counter(dict.fromkeys(spec.required, 1)), {}).passed
+
+
+def test_a_run_that_produced_an_internal_error_fails() -> None:
+    spec = declared(SPEC)
+    seen = Counter(dict.fromkeys(spec.required, 1)) + Counter(
+        {(OPERATION, 500, "INTERNAL_ERROR"): 1}
+    )
+
+    verdict = judge(spec, seen, {})
+
+    assert verdict.defects == [(OPERATION, 500, "INTERNAL_ERROR")]
+    assert verdict.undeclared == []
+    assert not verdict.passed
+
+
 def test_a_declared_response_never_produced_fails_unless_it_is_a_listed_gap() -> None:
     spec = declared(SPEC)
-    seen = Counter({(OPERATION, 200, ""): 3, (OPERATION, 304, "ALREADY_GONE"): 1})
+    seen = Counter(
+        {
+            (OPERATION, 200, ""): 3,
+            (OPERATION, 304, "ALREADY_GONE"): 1,
+            (OPERATION, 500, "STORE_DOWN"): 1,
+        }
+    )
 
     verdict = judge(spec, seen, {(OPERATION, 401, "BAD_TOKEN"): "why"})
 
