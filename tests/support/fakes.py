@@ -30,7 +30,7 @@ from twofactor.domain.model import (
     TwoFactorMethod,
 )
 from twofactor.domain.outbox import ClaimedAlert, DeliveryOutcome, DeliveryStatus, DueWindow
-from twofactor.domain.ports import MailDeliveryError, UndeliverableAddress
+from twofactor.domain.ports import Attempt, MailDeliveryError, UndeliverableAddress
 from twofactor.errors import AllowlistReadingFailure, DatabaseFailure, EmailAlreadyRegistered
 
 START = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -501,14 +501,26 @@ class FakeAttemptCounter(Breakable):
         self.windows: dict[str, tuple[int, datetime]] = {}
         self._lock = threading.Lock()
 
-    def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    def record_within(self, attempts: Sequence[Attempt], now: datetime) -> list[bool]:
+        self._check()
+        counted = []
+        with self._lock:
+            for attempt in attempts:
+                count, started = self._window(attempt.key, now, attempt.window)
+                counted.append(count < attempt.limit)
+                if counted[-1]:
+                    self.windows[attempt.key] = (count + 1, started)
+        return counted
+
+    def failures(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         self._check()
         with self._lock:
-            count, started = self.windows.get(key, (0, now))
-            if started + window <= now:
-                count, started = 0, now
-            self.windows[key] = (count + 1, started)
-            return count + 1, started + window
+            count, started = self._window(key, now, window)
+        return count, started + window
+
+    def _window(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        count, started = self.windows.get(key, (0, now))
+        return (0, now) if started + window <= now else (count, started)
 
     def release(self, key: str) -> None:
         self._check()

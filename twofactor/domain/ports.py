@@ -8,6 +8,7 @@ method may raise the store's ``ServiceError``s (``DatabaseFailure`` and the docu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -140,9 +141,24 @@ class AccessTokenAllowlist(Protocol):
     def revoke_other_sessions(self, principal_id: str, keep_session_id: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt to count on ``key``, whose budget is ``limit`` attempts per ``window``."""
+
+    key: str
+    limit: int
+    window: timedelta
+
+
 class AttemptCounter(Protocol):
-    def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
-        """Count one attempt atomically; the count in the current window and when it ends."""
+    def record_within(self, attempts: Sequence[Attempt], now: datetime) -> list[bool]:
+        """Count each attempt on its key, atomically, unless the key's window already holds its
+        ``limit``: per attempt, whether it was counted (``False``: over its budget). One write
+        for them all; a window opens at a key's first attempt."""
+        ...
+
+    def failures(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """The attempts counted on ``key`` in its current window, and when that window ends."""
         ...
 
     def release(self, key: str) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twofactor.domain.throttle import Count, Throttle
+from twofactor.domain.throttle import Throttle
 from twofactor.errors import TooManyRequests
 
 
@@ -41,9 +41,9 @@ class SignInAttempt:
     budgets: SignInBudgets
     account: str
     account_address: str | None
-    #: Set when the address is over its budget and this attempt was let through to the check.
-    address_over: Count | None
     address: str | None
+    #: The address is at its budget and this attempt was let through to the check uncounted there.
+    address_over: bool = False
 
     def succeeded(self) -> None:
         """A correct password: the personal keys start afresh, the shared one gets its attempt
@@ -51,14 +51,14 @@ class SignInAttempt:
         forget = [self.account]
         if self.account_address is not None:
             forget.append(self.account_address)
-        release = [] if self.address is None else [self.address]
+        release = [] if self.address is None or self.address_over else [self.address]
         self.budgets.per_account.settle(forget, release)
 
     def failed(self) -> TooManyRequests | None:
         """A wrong password stays counted everywhere; over the address budget it is answered
         like any refusal (the error to raise), else ``None`` (answer "invalid credentials")."""
-        if self.address_over is not None:
-            return self.budgets.per_address.refuse(self.address_over)
+        if self.address_over and self.address is not None:
+            return self.budgets.per_address.refusal(self.address)
         return None
 
 
@@ -67,30 +67,34 @@ class SignInThrottle:
         self._budgets = budgets
 
     def admit(self, account_key: str, ip: str | None) -> SignInAttempt:
-        """Count the attempt on every budget, or raise ``TooManyAttempts`` without a check."""
+        """Count the attempt on every budget (one write), or raise ``TooManyAttempts`` without
+        a check."""
         budgets = self._budgets
         if ip is None:
-            self._count_account(account_key, pair=None)
-            return SignInAttempt(budgets, account_key, None, None, None)
+            budgets.per_account.reserve(account_key)
+            return SignInAttempt(budgets, account_key, None, None)
         pair, address = f"{account_key}|address:{ip}", f"login-address:{ip}"
-        counted_pair = budgets.per_account_address.count(pair)
-        if counted_pair.over:
-            raise budgets.per_account_address.refuse(counted_pair)
-        self._count_account(account_key, pair)
-        counted_address = budgets.per_address.count(address)
-        if not counted_address.over:
-            return SignInAttempt(budgets, account_key, pair, None, address)
-        if counted_pair.count > 1:
+        keys = (pair, account_key, address)
+        counted = budgets.per_account.count_together(
+            [
+                budgets.per_account_address.attempt(pair),
+                budgets.per_account.attempt(account_key),
+                budgets.per_address.attempt(address),
+            ]
+        )
+        pair_counted, account_counted, address_counted = counted
+        if not (pair_counted and account_counted):
+            # Refused, so no guess: what it counted on the other budgets is given back (an
+            # attacker locked on their own address cannot spend the victim's account budget).
+            budgets.per_account.settle([], [k for k, c in zip(keys, counted, strict=True) if c])
+            if not pair_counted:
+                raise budgets.per_account_address.refusal(pair)
+            raise budgets.per_account.refusal(account_key)
+        if address_counted:
+            return SignInAttempt(budgets, account_key, pair, address)
+        if budgets.per_account_address.counted(pair) > 1:
             # Over the address budget only the first attempt on this account from this
             # address in the window (no failure, none in flight) goes on to the check.
-            budgets.per_account_address.release(pair)
-            budgets.per_account.release(account_key)
-            raise budgets.per_address.refuse(counted_address)
-        return SignInAttempt(budgets, account_key, pair, counted_address, address)
-
-    def _count_account(self, account_key: str, pair: str | None) -> None:
-        counted = self._budgets.per_account.count(account_key)
-        if counted.over:
-            if pair is not None:  # refused, so no guess at this account from that address
-                self._budgets.per_account_address.release(pair)
-            raise self._budgets.per_account.refuse(counted)
+            budgets.per_account.settle([], [pair, account_key])
+            raise budgets.per_address.refusal(address)
+        return SignInAttempt(budgets, account_key, pair, address, address_over=True)

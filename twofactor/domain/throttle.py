@@ -1,8 +1,9 @@
 """Budgets of attempts per key in a fixed window, counted in a store every process shares.
 
 An attempt is counted *before* it is checked (``reserve``), so concurrent requests cannot all
-slip past the limit; a success then forgets the count of a personal key (the account, the 2FA
-token) or gives back its one attempt on a shared key (a client address).
+slip past the limit, and only while its key is under the limit (a refused attempt counts
+nothing); a success then forgets the count of a personal key (the account, the 2FA token) or
+gives back its one attempt on a shared key (a client address).
 
 The budgets themselves are values (``Budget``) handed in by the composition root: the domain
 does not know where they are configured.
@@ -17,7 +18,7 @@ from datetime import timedelta
 
 from twofactor.clock import Clock
 from twofactor.domain.metrics import NO_METRICS, Metrics, budget_of
-from twofactor.domain.ports import AttemptCounter
+from twofactor.domain.ports import Attempt, AttemptCounter
 from twofactor.errors import TooManyAttempts, TooManyRequests
 
 
@@ -31,17 +32,6 @@ class Budget:
     def __post_init__(self) -> None:
         if self.limit < 1 or self.window < timedelta(seconds=1):
             raise ValueError("a budget allows at least one attempt in at least one second")
-
-
-@dataclass(frozen=True)
-class Count:
-    """One attempt counted on a key: how many the window holds now and when it ends."""
-
-    key: str
-    count: int
-    #: Whole seconds until the window ends (at least 1): the ``Retry-After`` of a refusal.
-    retry_after: int
-    over: bool
 
 
 class Throttle:
@@ -62,24 +52,34 @@ class Throttle:
         self._refusal = refusal
         self._metrics = metrics
 
-    def count(self, key: str) -> Count:
-        """Count one attempt on ``key`` and say whether it is over the budget (raises nothing)."""
-        now = self._clock.now()
-        count, ends = self._counter.record_attempt(key, now, self._budget.window)
-        retry_after = max(1, math.ceil((ends - now).total_seconds()))
-        return Count(key, count, retry_after, over=count > self._budget.limit)
+    def attempt(self, key: str) -> Attempt:
+        """One attempt on ``key`` under this budget, to count with others (``count_together``)."""
+        return Attempt(key, self._budget.limit, self._budget.window)
+
+    def count_together(self, attempts: Sequence[Attempt]) -> list[bool]:
+        """Count each attempt under its own budget in one write to the shared counter (they may
+        belong to other budgets over it: a sign-in counts three at once); per attempt, whether it
+        was counted (``False``: its key is at its limit, nothing counted there)."""
+        return self._counter.record_within(attempts, self._clock.now())
 
     def reserve(self, *keys: str) -> None:
-        """Count one attempt on every key; the refusal once a key is over its limit."""
-        for key in keys:
-            counted = self.count(key)
-            if counted.over:
-                raise self.refuse(counted)
+        """Count one attempt on every key; the refusal when a key is at its limit."""
+        counted = self.count_together([self.attempt(key) for key in keys])
+        for key, was_counted in zip(keys, counted, strict=True):
+            if not was_counted:
+                raise self.refusal(key)
 
-    def refuse(self, counted: Count) -> TooManyRequests:
-        """The 429 answering an attempt over this budget (and counted as one by the metrics)."""
-        self._metrics.throttled(budget_of(counted.key))
-        return self._refusal(retry_after=counted.retry_after)
+    def refusal(self, key: str) -> TooManyRequests:
+        """The 429 answering an attempt on ``key`` over this budget, its ``Retry-After`` the end
+        of the key's window (and counted as one refusal by the metrics)."""
+        now = self._clock.now()
+        _, ends = self._counter.failures(key, now, self._budget.window)
+        self._metrics.throttled(budget_of(key))
+        return self._refusal(retry_after=max(1, math.ceil((ends - now).total_seconds())))
+
+    def counted(self, key: str) -> int:
+        """The attempts counted on ``key`` in its current window."""
+        return self._counter.failures(key, self._clock.now(), self._budget.window)[0]
 
     def forget(self, *keys: str) -> None:
         """The attempt succeeded: the earlier failures of these personal keys no longer count."""

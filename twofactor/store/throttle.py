@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument, UpdateMany, UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
-from twofactor.errors import DatabaseFailure
+from twofactor.domain.ports import Attempt
 from twofactor.store.database import Document, database_errors
 
-#: Each retry follows another writer that opened the window first: a few bound the loop.
-_RACES = 3
+_DUPLICATE_KEY = 11000
 
 
 class AttemptStore:
@@ -32,49 +31,40 @@ class AttemptStore:
             document = self._collection.find_one({"_id": key})
         return _count(document, now, window)
 
-    def record_attempt(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
-        """Count one attempt atomically; the count in the current window and when it ends.
+    def record_within(self, attempts: Sequence[Attempt], now: datetime) -> list[bool]:
+        """Count each attempt on its key unless the key's window already holds its ``limit``;
+        per attempt, whether it was counted (``False``: over its budget, nothing counted).
 
-        One conditional write (an upsert whose update is a pipeline): in a window still open
-        the count goes up by one, otherwise (no document, a window that is over, a document of
-        another shape) a new window opens at 1. One round trip per attempt; two attempts
-        racing on a missing key cannot both insert it: the loser's upsert collides with the
-        key and its retry counts in the window the winner opened.
+        One ``update`` command for them all, each statement a conditional upsert: its filter
+        matches the key's document only while the window is under the limit (or over, or of
+        another shape: then a new window opens at 1), and its pipeline counts. A document that
+        exists but does not match makes the upsert collide with its own key: that duplicate
+        key error *is* the refusal, so nothing is read back. Neither is a ``findAndModify``,
+        which SecantusDB serves by scanning the whole collection. Two first attempts racing on
+        a missing key collide the same way, so a collided statement is sent once more: the
+        key exists by then, and the second answer is the true one.
         """
-        cutoff = now - window
-        is_open = {
-            "$and": [
-                {"$gt": ["$windowStart", cutoff]},
-                {"$in": [{"$type": "$count"}, ["int", "long"]]},
-            ]
-        }
-        update = [
-            {
-                "$set": {
-                    "count": {"$cond": [is_open, {"$add": ["$count", 1]}, 1]},
-                    "windowStart": {"$cond": [is_open, "$windowStart", now]},
-                    "expiresAt": {
-                        "$cond": [is_open, {"$ifNull": ["$expiresAt", now + window]}, now + window]
-                    },
-                }
-            }
-        ]
+        counted = [True] * len(attempts)
+        pending = list(range(len(attempts)))
+        for _ in range(2):
+            if pending:
+                statements = [_count_within(attempts[i], now) for i in pending]
+                pending = [pending[i] for i in self._collided(statements)]
+        for i in pending:
+            counted[i] = False
+        return counted
+
+    def _collided(self, statements: list[UpdateOne]) -> list[int]:
+        """Send ``statements`` in one command; the indexes of those whose key was taken."""
         with database_errors():
-            for _ in range(_RACES):
-                try:
-                    document = self._collection.find_one_and_update(
-                        {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
-                    )
-                except DuplicateKeyError:
-                    continue  # another attempt inserted the key first: count in its window
-                if document is None:
-                    # Our attempt was counted, but a server may answer an upsert that raced
-                    # another one without the document (SecantusDB does): read the count. It
-                    # may include later attempts too, so it errs towards refusing, never
-                    # towards letting an attempt past the budget.
-                    document = self._collection.find_one({"_id": key})
-                return _count(document, now, window)
-        raise DatabaseFailure("The attempt counter kept changing; the attempt was not counted.")
+            try:
+                self._collection.bulk_write(statements, ordered=False)
+            except BulkWriteError as refused:
+                errors = refused.details.get("writeErrors", [])
+                if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                    raise
+                return [error["index"] for error in errors]
+        return []
 
     def release(self, key: str) -> None:
         with database_errors():
@@ -97,6 +87,44 @@ class AttemptStore:
     def clear(self, key: str) -> None:
         with database_errors():
             self._collection.delete_one({"_id": key})
+
+
+def _count_within(attempt: Attempt, now: datetime) -> UpdateOne:
+    cutoff = now - attempt.window
+    # The window counts only with a date that opened it less than ``window`` ago and an integer
+    # count; anything else (no document, a window that is over, another shape) opens a new one.
+    is_open = {
+        "$and": [
+            {"$eq": [{"$type": "$windowStart"}, "date"]},
+            {"$gt": ["$windowStart", cutoff]},
+            {"$in": [{"$type": "$count"}, ["int", "long"]]},
+        ]
+    }
+    under_limit_or_new = {
+        "_id": attempt.key,
+        "$or": [
+            {"count": {"$lt": attempt.limit}},
+            {"count": {"$not": {"$type": ["int", "long"]}}},
+            {"windowStart": {"$not": {"$type": "date"}}},
+            {"windowStart": {"$lte": cutoff}},
+        ],
+    }
+    update = [
+        {
+            "$set": {
+                "count": {"$cond": [is_open, {"$add": ["$count", 1]}, 1]},
+                "windowStart": {"$cond": [is_open, "$windowStart", now]},
+                "expiresAt": {
+                    "$cond": [
+                        is_open,
+                        {"$ifNull": ["$expiresAt", now + attempt.window]},
+                        now + attempt.window,
+                    ]
+                },
+            }
+        }
+    ]
+    return UpdateOne(under_limit_or_new, update, upsert=True)
 
 
 def _count(document: Document | None, now: datetime, window: timedelta) -> tuple[int, datetime]:

@@ -200,17 +200,32 @@ def test_a_throttle_of_requests_refuses_with_too_many_requests(
     assert refused.value.retry_after == WINDOW.total_seconds()
 
 
-def test_count_reports_the_attempt_without_refusing_it(
-    throttle: Throttle, clock: FrozenClock
+def test_attempts_counted_together_each_follow_their_own_budget_and_refusals_count_nothing(
+    throttle: Throttle, counter: FakeAttemptCounter, clock: FrozenClock
+) -> None:
+    wide = Throttle(counter, clock, Budget(100, WINDOW))
+    use_up(throttle, KEY)
+
+    counted = throttle.count_together(
+        [throttle.attempt(KEY), wide.attempt(KEY), wide.attempt(OTHER)]
+    )
+
+    # KEY is at this budget's limit but far under the wide one's: counted by the second only.
+    assert counted == [False, True, True]
+    assert (throttle.counted(KEY), throttle.counted(OTHER)) == (MAX_FAILURES + 1, 1)
+
+
+def test_a_refusal_waits_for_the_end_of_the_window_and_counts_nothing(
+    throttle: Throttle, counter: FakeAttemptCounter, clock: FrozenClock
 ) -> None:
     use_up(throttle, KEY)
     clock.advance(100)
 
-    counted = throttle.count(KEY)
+    with pytest.raises(TooManyAttempts) as refused:
+        throttle.reserve(KEY)
 
-    assert (counted.key, counted.count, counted.over) == (KEY, MAX_FAILURES + 1, True)
-    assert counted.retry_after == WINDOW.total_seconds() - 100
-    assert throttle.refuse(counted).retry_after == counted.retry_after
+    assert refused.value.retry_after == WINDOW.total_seconds() - 100
+    assert counter.windows[KEY][0] == MAX_FAILURES
 
 
 def test_a_failing_counter_fails_the_attempt(

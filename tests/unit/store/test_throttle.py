@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
+from pymongo import MongoClient, UpdateOne
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from tests.support.secantus import free_port
+from twofactor.domain.ports import Attempt
 from twofactor.domain.throttle import Budget, Throttle
 from twofactor.errors import DatabaseFailure, TooManyAttempts
 from twofactor.store.database import Document
@@ -74,6 +75,17 @@ def throttle(counter: AttemptStore, clock: SteppedClock) -> Throttle:
 
 # The counter -------------------------------------------------------------------------------
 
+#: A budget no test here reaches, for the tests of counting itself.
+ROOMY = 1_000
+
+
+def count(
+    counter: AttemptStore, key: str, now: datetime, window: timedelta = WINDOW
+) -> tuple[int, datetime]:
+    """Count one attempt on ``key`` (it must be counted) and read its window back."""
+    assert counter.record_within([Attempt(key, ROOMY, window)], now) == [True]
+    return counter.failures(key, now, window)
+
 
 def test_a_key_without_failures_counts_none_and_its_window_would_start_now(
     counter: AttemptStore,
@@ -83,8 +95,8 @@ def test_a_key_without_failures_counts_none_and_its_window_would_start_now(
 
 def test_failures_are_counted_per_key(counter: AttemptStore) -> None:
     for expected in (1, 2, 3):
-        assert counter.record_attempt("user:ada", START, WINDOW) == (expected, START + WINDOW)
-    counter.record_attempt("user:bob", START, WINDOW)
+        assert count(counter, "user:ada", START, WINDOW) == (expected, START + WINDOW)
+    count(counter, "user:bob", START, WINDOW)
     assert counter.failures("user:ada", START, WINDOW) == (3, START + WINDOW)
     assert counter.failures("user:bob", START, WINDOW) == (1, START + WINDOW)
     assert counter.failures("user:eve", START, WINDOW)[0] == 0
@@ -93,33 +105,33 @@ def test_failures_are_counted_per_key(counter: AttemptStore) -> None:
 def test_the_window_starts_at_the_first_failure_and_does_not_slide(
     counter: AttemptStore,
 ) -> None:
-    counter.record_attempt("user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
     later = START + timedelta(minutes=10)
-    assert counter.record_attempt("user:ada", later, WINDOW) == (2, START + WINDOW)
+    assert count(counter, "user:ada", later, WINDOW) == (2, START + WINDOW)
     assert counter.failures("user:ada", later, WINDOW) == (2, START + WINDOW)
 
 
 def test_failures_still_count_until_the_last_instant_of_the_window(
     counter: AttemptStore,
 ) -> None:
-    counter.record_attempt("user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
     last_instant = START + WINDOW - timedelta(milliseconds=1)
     assert counter.failures("user:ada", last_instant, WINDOW)[0] == 1
 
 
 def test_failures_no_longer_count_once_the_window_is_over(counter: AttemptStore) -> None:
-    counter.record_attempt("user:ada", START, WINDOW)
-    counter.record_attempt("user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
     over = START + WINDOW
     assert counter.failures("user:ada", over, WINDOW) == (0, over + WINDOW)
 
 
 def test_a_failure_after_the_window_opens_a_new_window_at_one(counter: AttemptStore) -> None:
     for _ in range(4):
-        counter.record_attempt("user:ada", START, WINDOW)
+        count(counter, "user:ada", START, WINDOW)
     later = START + WINDOW + timedelta(seconds=7)
-    assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
-    assert counter.record_attempt("user:ada", later, WINDOW) == (2, later + WINDOW)
+    assert count(counter, "user:ada", later, WINDOW) == (1, later + WINDOW)
+    assert count(counter, "user:ada", later, WINDOW) == (2, later + WINDOW)
     assert counter.failures("user:ada", later + timedelta(minutes=1), WINDOW) == (
         2,
         later + WINDOW,
@@ -130,25 +142,25 @@ def test_the_stored_counter_expires_when_its_window_ends(
     counter: AttemptStore, collection: Collection[Document]
 ) -> None:
     # The TTL index removes the document at expiresAt: it must be the end of the window.
-    counter.record_attempt("user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
     stored = collection.find_one({"_id": "user:ada"})
     assert stored is not None
     assert stored["expiresAt"] == START + WINDOW
     later = START + WINDOW + timedelta(minutes=1)
-    counter.record_attempt("user:ada", later, WINDOW)
+    count(counter, "user:ada", later, WINDOW)
     stored = collection.find_one({"_id": "user:ada"})
     assert stored is not None
     assert stored["expiresAt"] == later + WINDOW
 
 
 def test_clearing_a_key_forgets_its_failures_and_only_its_own(counter: AttemptStore) -> None:
-    counter.record_attempt("user:ada", START, WINDOW)
-    counter.record_attempt("user:bob", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
+    count(counter, "user:bob", START, WINDOW)
     counter.clear("user:ada")
     assert counter.failures("user:ada", START, WINDOW)[0] == 0
     assert counter.failures("user:bob", START, WINDOW)[0] == 1
     later = START + timedelta(minutes=1)
-    assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
+    assert count(counter, "user:ada", later, WINDOW) == (1, later + WINDOW)
 
 
 def test_clearing_a_key_without_failures_is_harmless(counter: AttemptStore) -> None:
@@ -181,12 +193,13 @@ class RacedCollection:
         self._real = real
         self._racer: Callable[[], object] | None = racer
 
-    def find_one_and_update(self, query: Document, update: object, **options: Any) -> Any:
+    def bulk_write(self, requests: list[UpdateOne], **options: Any) -> Any:
         if self._racer is not None:
             racer, self._racer = self._racer, None
             racer()
-            raise DuplicateKeyError("E11000 duplicate key")
-        return self._real.find_one_and_update(query, update, **options)
+            collision = {"index": 0, "code": 11000, "errmsg": "E11000 duplicate key"}
+            raise BulkWriteError({"writeErrors": [collision]})
+        return self._real.bulk_write(requests, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -196,11 +209,11 @@ def test_two_first_attempts_racing_on_a_key_are_both_counted(
     collection: Collection[Document],
 ) -> None:
     other = AttemptStore(collection)
-    raced = RacedCollection(collection, lambda: other.record_attempt("user:ada", START, WINDOW))
+    raced = RacedCollection(collection, lambda: count(other, "user:ada", START))
 
-    mine = AttemptStore(raced).record_attempt("user:ada", START, WINDOW)  # type: ignore[arg-type]
+    mine = AttemptStore(raced).record_within([Attempt("user:ada", 5, WINDOW)], START)  # type: ignore[arg-type]
 
-    assert mine == (2, START + WINDOW)  # counted in the window the other one opened
+    assert mine == [True]  # counted in the window the other one opened
     stored = collection.find_one({"_id": "user:ada"})
     assert stored is not None
     assert (stored["count"], stored["windowStart"]) == (2, START)
@@ -209,11 +222,11 @@ def test_two_first_attempts_racing_on_a_key_are_both_counted(
 def test_an_attempt_after_the_window_opens_a_new_one_in_one_write(
     counter: AttemptStore, collection: Collection[Document]
 ) -> None:
-    counter.record_attempt("user:ada", START, WINDOW)
-    counter.record_attempt("user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
+    count(counter, "user:ada", START, WINDOW)
     later = START + WINDOW + timedelta(seconds=1)
 
-    assert counter.record_attempt("user:ada", later, WINDOW) == (1, later + WINDOW)
+    assert count(counter, "user:ada", later, WINDOW) == (1, later + WINDOW)
     stored = collection.find_one({"_id": "user:ada"})
     assert stored is not None
     assert (stored["count"], stored["windowStart"], stored["expiresAt"]) == (
@@ -236,23 +249,61 @@ def test_an_attempt_on_a_counter_of_another_shape_opens_a_new_window(
     counter: AttemptStore, collection: Collection[Document], stored: Document
 ) -> None:
     collection.insert_one({"_id": "user:ada", **stored})
-    assert counter.record_attempt("user:ada", START, WINDOW) == (1, START + WINDOW)
-    assert counter.record_attempt("user:ada", START, WINDOW) == (2, START + WINDOW)
+    assert count(counter, "user:ada", START, WINDOW) == (1, START + WINDOW)
+    assert count(counter, "user:ada", START, WINDOW) == (2, START + WINDOW)
 
 
 class AlwaysTakenCollection:
-    """A collection whose key is always taken by a writer that is never seen: the bound."""
+    """A collection whose key is always taken by a writer that is never seen, or that fails
+    a write for another reason."""
 
-    def find_one_and_update(self, *args: object, **kwargs: object) -> Document | None:
-        if kwargs.get("upsert"):
-            raise DuplicateKeyError("E11000 duplicate key")
-        return None
+    def __init__(self, code: int) -> None:
+        self._code = code
+
+    def bulk_write(self, requests: list[UpdateOne], **options: Any) -> Any:
+        raise BulkWriteError({"writeErrors": [{"index": 0, "code": self._code, "errmsg": "no"}]})
 
 
-def test_a_counter_that_never_settles_is_a_database_failure() -> None:
-    counter = AttemptStore(AlwaysTakenCollection())  # type: ignore[arg-type]
+def test_an_attempt_whose_key_stays_taken_is_refused_not_counted() -> None:
+    counter = AttemptStore(AlwaysTakenCollection(11000))  # type: ignore[arg-type]
+    assert counter.record_within([Attempt("user:ada", 5, WINDOW)], START) == [False]
+
+
+def test_a_write_error_other_than_a_taken_key_is_a_database_failure() -> None:
+    counter = AttemptStore(AlwaysTakenCollection(121))  # type: ignore[arg-type]
     with pytest.raises(DatabaseFailure):
-        counter.record_attempt("user:ada", START, WINDOW)
+        counter.record_within([Attempt("user:ada", 5, WINDOW)], START)
+
+
+def test_an_attempt_at_the_limit_is_refused_and_leaves_the_count_as_it_was(
+    counter: AttemptStore, collection: Collection[Document]
+) -> None:
+    for _ in range(3):
+        assert counter.record_within([Attempt("user:ada", 3, WINDOW)], START) == [True]
+
+    assert counter.record_within([Attempt("user:ada", 3, WINDOW)], START) == [False]
+    assert counter.failures("user:ada", START, WINDOW) == (3, START + WINDOW)
+    # The same key under a larger budget is still counted.
+    assert counter.record_within([Attempt("user:ada", 4, WINDOW)], START) == [True]
+
+
+def test_attempts_on_several_keys_are_counted_each_under_its_own_limit(
+    counter: AttemptStore,
+) -> None:
+    count(counter, "pair", START)
+    attempts = [
+        Attempt("pair", 1, WINDOW),
+        Attempt("account", 1, WINDOW),
+        Attempt("address", 9, WINDOW),
+    ]
+
+    assert counter.record_within(attempts, START) == [False, True, True]
+    assert counter.record_within(attempts, START) == [False, False, True]
+    assert [counter.failures(key, START, WINDOW)[0] for key in ("pair", "account", "address")] == [
+        1,
+        1,
+        2,
+    ]
 
 
 def test_an_unreachable_database_is_a_database_failure() -> None:
@@ -268,7 +319,7 @@ def test_an_unreachable_database_is_a_database_failure() -> None:
         with pytest.raises(DatabaseFailure):
             counter.failures("user:ada", START, WINDOW)
         with pytest.raises(DatabaseFailure):
-            counter.record_attempt("user:ada", START, WINDOW)
+            counter.record_within([Attempt("user:ada", 5, WINDOW)], START)
     finally:
         client.close()
 
@@ -318,21 +369,22 @@ def test_the_throttle_allows_again_once_the_window_is_over(
         throttle.reserve("token:t1")
 
 
-def test_first_attempts_racing_on_real_threads_each_learn_a_count_of_at_least_their_own(
+def test_attempts_racing_on_real_threads_are_counted_up_to_the_limit_and_no_further(
     collection: Collection[Document],
 ) -> None:
     # Found racing six threads on new keys: the server answered some of the upserts with no
-    # document, which counted as 0 attempts and let those requests past any budget.
-    racers = 6
+    # document, which once counted as 0 attempts and let those requests past any budget.
+    racers, limit = 6, 4
     for key in (f"user:racer-{n}" for n in range(20)):
         barrier = threading.Barrier(racers)
-        counts: list[int] = []
+        counted: list[bool] = []
 
         def attempt(
-            key: str = key, barrier: threading.Barrier = barrier, counts: list[int] = counts
+            key: str = key, barrier: threading.Barrier = barrier, counted: list[bool] = counted
         ) -> None:
             barrier.wait()
-            counts.append(AttemptStore(collection).record_attempt(key, START, WINDOW)[0])
+            store = AttemptStore(collection)
+            counted.extend(store.record_within([Attempt(key, limit, WINDOW)], START))
 
         threads = [threading.Thread(target=attempt) for _ in range(racers)]
         for thread in threads:
@@ -340,13 +392,11 @@ def test_first_attempts_racing_on_real_threads_each_learn_a_count_of_at_least_th
         for thread in threads:
             thread.join()
 
-        assert min(counts) >= 1, counts
-        # However the answers interleave, no more attempts than a budget allows are told they
-        # are within it: at most n answers are n or below.
-        assert all(sum(c <= n for c in counts) <= n for n in range(1, racers + 1)), counts
+        # However the requests interleave, exactly the budget is let through.
+        assert counted.count(True) == limit, counted
         stored = collection.find_one({"_id": key})
         assert stored is not None
-        assert stored["count"] == racers
+        assert stored["count"] == limit
 
 
 def test_concurrent_guesses_cannot_exceed_the_maximum(throttle: Throttle) -> None:
@@ -421,7 +471,7 @@ def test_settling_forgets_some_keys_and_gives_one_attempt_back_to_others(
     counter: AttemptStore,
 ) -> None:
     for key in ("account", "pair", "address", "address", "bystander"):
-        counter.record_attempt(key, START, WINDOW)
+        count(counter, key, START, WINDOW)
 
     counter.settle(["account", "pair", "nobody"], ["address", "unknown-address"])
     counter.settle([], [])
@@ -432,4 +482,4 @@ def test_settling_forgets_some_keys_and_gives_one_attempt_back_to_others(
     assert counter.failures("bystander", START, WINDOW)[0] == 1
     assert counter.failures("unknown-address", START, WINDOW)[0] == 0
     # A forgotten key counts afresh, in the window still open.
-    assert counter.record_attempt("account", START, WINDOW) == (1, START + WINDOW)
+    assert count(counter, "account", START, WINDOW) == (1, START + WINDOW)
