@@ -13,8 +13,8 @@ Three budgets, each counted before the password is checked, so a burst cannot ex
   sign-in is still checked if that account has no recent failure from that address: a correct
   password succeeds, a wrong one is refused like the rest.
 
-A refused attempt is counted only on the budget that refused it: it was no guess, so it spends
-nothing of the account's budget (an attacker locked on their own address cannot lock the victim
+The three are counted in one write. A refused attempt counts on none of them: it was no guess,
+so it spends nothing of the account's budget (an attacker locked on their own address cannot lock the victim
 through it). An unknown client address has no address budgets (one bucket shared by every
 such client would lock them all out together); the account budget still holds.
 """
