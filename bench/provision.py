@@ -278,4 +278,6 @@ def _without_retryable_writes(settings: Settings) -> str:
     """
     uri = settings.mongodb_uri
     assert uri is not None
+    if "retryWrites=false" in uri:
+        return uri
     return uri + ("&" if "?" in uri else "?") + "retryWrites=false"

@@ -103,7 +103,9 @@ UNLIMITED = ThrottleBudget(1_000_000, timedelta(seconds=1))
 
 def bench_settings(database_uri: str, smtp_port: int) -> Settings:
     return Settings(
-        mongodb_uri=database_uri,
+        # As local mode connects to its embedded SecantusDB: without retryable writes (see
+        # twofactor/local_mode.py), which a single database process gains nothing from.
+        mongodb_uri=f"{database_uri}&retryWrites=false",
         mongodb_database="bench",
         jwt_signing_keys=(NamedKey("bench-jwt", secrets.token_bytes(32)),),
         encryption_keys=(NamedKey("bench-enc", secrets.token_bytes(32)),),

@@ -62,7 +62,10 @@ class LocalDatabase:
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_tied_to_this_process(),
             )
-            uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+            # No retryable writes: one local process has no failover for a retry to survive,
+            # and SecantusDB keeps a record of each retryable write (up to 10,000, for 30
+            # minutes) that every later one walks, so each write would cost more than the last.
+            uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
             reachable = wait_until_reachable(uri, timeout=30.0, alive=lambda: self._running())
         except BaseException:
             # A stop signal or an error while waiting: the database must not stay behind.

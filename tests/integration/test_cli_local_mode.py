@@ -13,9 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from tests.support.api import PASSWORD
 from tests.support.secantus import free_port
+from twofactor.local_mode import LocalDatabase
 
 SERVE = [sys.executable, "-m", "twofactor", "serve"]
 
@@ -139,3 +141,16 @@ def test_serve_with_several_workers_shares_one_embedded_database(data_dir: Path)
         log = served.stop()
     assert "POST /api/auth/login 200" in log
     assert not database_children(data_dir)
+
+
+def test_the_embedded_database_is_written_without_retryable_writes(data_dir: Path) -> None:
+    # One local process has no failover for a retry to survive, and SecantusDB would keep a
+    # record of each retryable write that every later one walks.
+    database = LocalDatabase(data_dir)
+    uri = database.start()
+    try:
+        with MongoClient(uri) as client:
+            assert client.options.retry_writes is False
+            client["probe"]["writes"].insert_one({"written": True})
+    finally:
+        database.stop()
