@@ -14,9 +14,9 @@ Three budgets, each counted before the password is checked, so a burst cannot ex
   password succeeds, a wrong one is refused like the rest.
 
 The three are counted in one write. A refused attempt counts on none of them: it was no guess,
-so it spends nothing of the account's budget (an attacker locked on their own address cannot lock the victim
-through it). An unknown client address has no address budgets (one bucket shared by every
-such client would lock them all out together); the account budget still holds.
+so it spends nothing of the account's budget (an attacker locked on their own address cannot
+lock the victim through it). An unknown client address has no address budgets (one bucket
+shared by every such client would lock them all out together); the account budget still holds.
 """
 
 from __future__ import annotations
