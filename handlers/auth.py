@@ -10,6 +10,7 @@ from starlette.responses import Response
 from handlers._http import cookies, presenters
 from handlers._http.credentials import STEP_UP, sent
 from handlers._http.web import Verified, client_info, json_response, request_info, services
+from handlers.security import raise_unchecked_access
 from twofactor.domain.accounts import Registration
 
 
@@ -43,6 +44,7 @@ def refresh(token_info: dict[str, Any]) -> Response:
 
 
 def logout(token_info: dict[str, Any] | None = None) -> Response:
+    raise_unchecked_access(request)
     access = Verified.of(token_info).access
     if access is not None:
         services().sessions.end(access.sid)
@@ -50,6 +52,7 @@ def logout(token_info: dict[str, Any] | None = None) -> Response:
 
 
 def status(token_info: dict[str, Any] | None = None) -> Response:
+    raise_unchecked_access(request)
     access = Verified.of(token_info).access
     if access is None:
         return json_response(presenters.auth_status(None, None))

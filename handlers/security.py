@@ -40,7 +40,7 @@ from handlers._http.credentials import (
 from handlers._http.threads import run_blocking
 from handlers._http.web import SERVICES_KEY
 from twofactor.domain.services import Services
-from twofactor.errors import StepUpTokenMissing
+from twofactor.errors import ServerError, StepUpTokenMissing
 
 TokenInfo = dict[str, Any]
 SecurityFunction = Callable[[ConnexionRequest], Awaitable[TokenInfo | None] | TokenInfo | None]
@@ -107,6 +107,22 @@ async def _verified_access(request: ConnexionRequest, token: str) -> TokenInfo:
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+def raise_unchecked_access(request: ConnexionRequest) -> None:
+    """Where the access credential is optional (``{}`` among the operation's alternatives), raise
+    the server error that kept a sent credential from being checked.
+
+    Connexion falls back to the empty alternative whatever made the others fail. A credential
+    that is invalid, expired or logged out is rightly no credential there (the status reports
+    signed out, a logout has nothing to end); one that could not be checked (the allowlist
+    unreadable) is not: answering as if signed out would tell the client its session was over
+    when it may still be listed, and a logout would leave it listed.
+    """
+    cache: dict[str, TokenInfo | Exception] = request.scope.get(_VERIFIED_KEY, {})
+    for outcome in cache.values():
+        if isinstance(outcome, ServerError):
+            raise outcome
 
 
 # Step-up token --------------------------------------------------------------------------------
