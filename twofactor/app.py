@@ -99,6 +99,7 @@ def create_app(
         RequestBodyGate,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_body_size,
+        takes_no_body=spec.takes_no_body,
     )
     renderers: list[tuple[type[Exception], problems.Renderer]] = [
         (ServiceError, problems.service_error),

@@ -248,6 +248,7 @@ def compose_services(
             codes_per_user,
             alerts,
             clock,
+            email_enabled=adapters.mail is not None,
         ),
         two_factor=TwoFactorAuthService(principals, sessions, tokens, verifier),
         email_codes=EmailCodeService(

@@ -5,7 +5,8 @@ A body passes three checks, in this order, and the first that fails answers:
 1. its size (``limits``): 413 ``PAYLOAD_TOO_LARGE``, at once when ``Content-Length`` says so,
    else the moment the body read so far passes the limit (the rest is not read);
 2. its media type (``media_types``): 415 ``UNSUPPORTED_MEDIA_TYPE`` when a body does not say
-   what it is; the type and subtype are lower-cased for Connexion;
+   what it is, or is sent to an operation that takes none (Connexion would ignore it, whatever
+   it claims to be, and do the operation); the type and subtype are lower-cased for Connexion;
 3. for a JSON body, its strictness (``json_bodies``): 400 ``INVALID_REQUEST``.
 
 A body within the limits is handed on whole. One middleware rather than one per check: a request
@@ -18,6 +19,8 @@ there is nothing to check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers._http import json_bodies, limits, media_types
@@ -26,9 +29,13 @@ from twofactor.errors import InvalidRequest
 
 
 class RequestBodyGate:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, takes_no_body: Callable[[str, str], bool]
+    ) -> None:
         self._app = app
         self._max_bytes = max_bytes
+        #: (request path, method) -> whether that operation declares no request body.
+        self._takes_no_body = takes_no_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,11 +62,13 @@ class RequestBodyGate:
         if body is None:
             await self._too_large(scope, receive, send)
             return
-        if content_type is None:
-            if media_types.has_body(length, encoding):
-                await media_types.refuse(scope, receive, send)
-                return
-        else:
+        if content_type is None and media_types.has_body(length, encoding):
+            await media_types.refuse(scope, receive, send)
+            return
+        if body and self._takes_no_body(scope["path"], scope["method"]):
+            await media_types.refuse(scope, receive, send, media_types.NO_BODY_TAKEN)
+            return
+        if content_type is not None:
             scope = {**scope, "headers": media_types.lower_cased_media_type(scope["headers"])}
             if json_bodies.is_json_media_type(content_type.decode("latin-1")) and body.strip():
                 try:

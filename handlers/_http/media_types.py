@@ -32,6 +32,9 @@ def lower_cased_media_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[byt
     return result
 
 
-async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    detail = "The request body must say its media type: Content-Type: application/json."
+UNTYPED_BODY = "The request body must say its media type: Content-Type: application/json."
+NO_BODY_TAKEN = "This operation takes no request body."
+
+
+async def refuse(scope: Scope, receive: Receive, send: Send, detail: str = UNTYPED_BODY) -> None:
     await send_problem(scope, receive, send, 415, UNSUPPORTED_MEDIA_TYPE, detail)

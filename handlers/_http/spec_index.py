@@ -21,6 +21,8 @@ class SpecIndex:
     operations: dict[str, dict[str, list[frozenset[str]]]]
     #: (path, method in upper case) -> operationId
     operation_ids: dict[tuple[str, str], str]
+    #: (path, method in upper case) of the operations that declare no request body
+    bodiless: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def load(cls, specification: Path) -> SpecIndex:
@@ -29,10 +31,13 @@ class SpecIndex:
         default_security = document.get("security", [])
         operations: dict[str, dict[str, list[frozenset[str]]]] = {}
         operation_ids: dict[tuple[str, str], str] = {}
+        bodiless: set[tuple[str, str]] = set()
         for path, item in document.get("paths", {}).items():
             for method in _METHODS:
                 if "operationId" in item.get(method, {}):
                     operation_ids[(path, method.upper())] = str(item[method]["operationId"])
+                    if "requestBody" not in item[method]:
+                        bodiless.add((path, method.upper()))
             operations[path] = {
                 method.upper(): [
                     frozenset(alternative)
@@ -41,13 +46,24 @@ class SpecIndex:
                 for method in _METHODS
                 if method in item
             }
-        return cls(base_path=base_path, operations=operations, operation_ids=operation_ids)
+        return cls(
+            base_path=base_path,
+            operations=operations,
+            operation_ids=operation_ids,
+            bodiless=frozenset(bodiless),
+        )
 
     def operation_id(self, request_path: str, method: str) -> str | None:
         """The operation a request is for, from its path and method alone (the spec's paths have
         no templates): for answers given before Connexion routes the request (the body gate)."""
         path = request_path.removeprefix(self.base_path) or "/"
         return self.operation_ids.get((path, method.upper()))
+
+    def takes_no_body(self, request_path: str, method: str) -> bool:
+        """Whether the operation a request is for declares no request body (an unknown path or
+        method is left to routing)."""
+        path = request_path.removeprefix(self.base_path) or "/"
+        return (path, method.upper()) in self.bodiless
 
     def allowed_methods(self, request_path: str) -> list[str]:
         methods = list(self._operation_map(request_path))

@@ -14,7 +14,9 @@ import httpx2
 import pytest
 
 from tests.support.api import Account, Api
+from tests.support.reach import TWO_FACTOR_HEADER, Operation, Reached, operations
 from twofactor.config import Settings
+from twofactor.security.tokens import TWO_FACTOR_TOKEN_TTL
 
 #: (method, path, a body of the right shape) of each operation behind an access token.
 ACCESS_OPERATIONS = [
@@ -90,6 +92,44 @@ def test_a_security_operation_with_an_expired_step_up_token_returns_401_expired(
 
     assert problem_code(response) == (401, "STEP_UP_TOKEN_EXPIRED")
     assert methods(own_clock_api, account) == ["email", "totp"]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    operations(
+        "email_2fa.send_code",
+        "totp.recover",
+        "two_factor.login_with_second_factor",
+        "two_factor.step_up_with_second_factor",
+    ),
+    ids=str,
+)
+def test_a_pending_2fa_token_past_its_lifetime_returns_401_expired(
+    own_clock_api: Api, operation: Operation
+) -> None:
+    reached = Reached.prepare(own_clock_api)
+    own_clock_api.clock.advance(TWO_FACTOR_TOKEN_TTL + 1)
+    # The pending token alone where it is an alternative to the access token.
+    headers = operation.headers(reached)
+    if operation.operation_id == "handlers.email_2fa.send_code":
+        headers = {TWO_FACTOR_HEADER: reached.sign_in_challenge}
+
+    response = operation.send(own_clock_api, reached, headers)
+
+    assert problem_code(response) == (401, "TWO_FACTOR_TOKEN_EXPIRED")
+    assert methods(own_clock_api, reached.account) == ["email", "totp"]
+
+
+def test_a_2fa_step_up_with_an_undecodable_access_token_returns_401_invalid(
+    own_clock_api: Api,
+) -> None:
+    reached = Reached.prepare(own_clock_api)
+    operation = operations("two_factor.step_up_with_second_factor")[0]
+    headers = operation.headers(reached) | {"Authorization": "Bearer not.a.token"}
+
+    response = operation.send(own_clock_api, reached, headers)
+
+    assert problem_code(response) == (401, "ACCESS_TOKEN_INVALID")
 
 
 def methods(api: Api, account: Account) -> list[str]:

@@ -19,6 +19,7 @@ from twofactor.domain.sessions import SessionService
 from twofactor.domain.throttle import Throttle
 from twofactor.domain.verification import SecondFactorVerifier
 from twofactor.errors import (
+    EmailDisabled,
     InvalidRequest,
     InvalidTwoFactorCode,
     StepUpTokenInvalid,
@@ -38,6 +39,8 @@ class EnrollmentService:
         throttle: Throttle,
         alerts: AlertDelivery,
         clock: Clock,
+        *,
+        email_enabled: bool = True,
     ) -> None:
         self._principals = principals
         self._guard = guard
@@ -48,6 +51,8 @@ class EnrollmentService:
         self._throttle = throttle
         self._alerts = alerts
         self._clock = clock
+        #: Whether this service sends mail at all (``EMAIL_ENABLED`` and a mail server).
+        self._email_enabled = email_enabled
 
     # TOTP ---------------------------------------------------------------------------------------
 
@@ -72,6 +77,10 @@ class EnrollmentService:
 
     def enable_email(self, change: SecurityChangeRequest, code: str) -> Principal:
         principal = self._not_yet_enabled(change, TwoFactorMethod.EMAIL)
+        if not self._email_enabled:
+            # A code mailed before mail was switched off would still match: a factor whose codes
+            # can no longer be sent must not be enabled.
+            raise EmailDisabled()
         self._verifier.require_email_code(principal, code, token=None)
         state = EmailCodeState(enabled_at=self._clock.now())
         # The code reached the mailbox: the address is verified along the way.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.integration.test_disable_totp import assert_problem, disable, methods_in_store
+from tests.integration.test_second_factors import code_in
 from tests.support.api import Api
 from tests.support.secantus import free_port
 from tests.support.smtp import SmtpSink
@@ -147,3 +148,41 @@ def test_a_mail_server_slower_than_the_wait_gets_the_alert_once_from_the_send_in
         api.stop()  # before the sink: the service says QUIT on its kept connection
     finally:
         sink.stop()
+
+
+@pytest.mark.parametrize("change", ["enable", "disable"])
+def test_mail_server_refusing_when_email_codes_are_turned_on_or_off_keeps_the_alert_for_the_retry(
+    start_api: Callable[..., Api], mail_port: int, change: str
+) -> None:
+    sink = SmtpSink(port=mail_port).start()
+    try:
+        api = start_api(smtp_port=mail_port, smtp_timeout=SMTP_TIMEOUT)
+        account = api.account(("totp",) if change == "enable" else ("totp", "email"))
+        if change == "enable":
+            sent = api.http.post("/auth/2fa/email/send", headers=account.headers(step_up=False))
+            assert sent.status_code == 200, sent.text
+            code = code_in(sink.wait_for(account.email)[-1])
+        sink.refusing = True  # a mail server that answers every message "try again later"
+
+        if change == "enable":
+            response = api.http.post(
+                "/auth/2fa/email/enable", headers=account.headers(), json={"code": code}
+            )
+        else:
+            response = api.http.delete("/auth/2fa/email", headers=account.headers())
+
+        assert response.status_code == 500, response.text
+        assert response.json()["code"] == "POST_COMMIT_SIDE_EFFECT_FAILURE"
+        # Committed, and the alert kept for the retry.
+        expected = ["totp", "email"] if change == "enable" else ["totp"]
+        assert methods_in_store(api, account) == expected
+        assert alert_status(api, account.id) == "pending"
+        sink.refusing = False
+        mailed = len(sink.messages_to(account.email))
+        first, second = retry_alerts(api), retry_alerts(api)
+    finally:
+        sink.stop()
+
+    assert "1 sent" in first
+    assert "0 sent" in second
+    assert len(sink.messages_to(account.email)) == mailed + 1

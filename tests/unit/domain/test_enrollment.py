@@ -28,6 +28,7 @@ from twofactor.domain.model import (
 from twofactor.domain.outbox import DeliveryStatus
 from twofactor.domain.verification import Proof
 from twofactor.errors import (
+    EmailDisabled,
     InvalidRequest,
     InvalidTotpSetupToken,
     InvalidTwoFactorCode,
@@ -525,6 +526,19 @@ def test_enable_email_with_the_mailed_code_turns_email_on_and_verifies_the_addre
     assert after.email_verified
     assert kit.principals.records[user_id].factor_states[EMAIL].enabled_at == kit.clock.now()
     assert kit.principals.records[user_id].email_code is None  # the code is consumed
+
+
+def test_enable_email_while_mail_is_off_answers_email_disabled_before_the_code() -> None:
+    # A code mailed before mail was switched off would still match: never enable a factor
+    # whose codes can no longer be sent.
+    kit = new_kit(mail=False)
+    user_id = user_with(kit)
+
+    with pytest.raises(EmailDisabled):
+        kit.services.enrollment.enable_email(change_request(kit, user_id), "123456")
+
+    assert stored(kit, user_id).methods == ()
+    assert failures_counted(kit, user_id) == 0
 
 
 def test_enable_email_as_a_second_method_keeps_the_preferred_one() -> None:

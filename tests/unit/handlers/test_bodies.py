@@ -16,11 +16,21 @@ CHUNKED = ("transfer-encoding", "chunked")
 JSON = ("content-type", "application/json")
 
 
-def scope(*headers: tuple[str, str]) -> Scope:
+#: The one operation of these tests that takes no request body.
+BODILESS = ("/api/auth/2fa/totp", "DELETE")
+
+
+def takes_no_body(path: str, method: str) -> bool:
+    return (path, method) == BODILESS
+
+
+def scope(
+    *headers: tuple[str, str], path: str = "/api/auth/register", method: str = "POST"
+) -> Scope:
     return {
         "type": "http",
-        "method": "POST",
-        "path": "/api/auth/register",
+        "method": method,
+        "path": path,
         "headers": [(name.encode(), value.encode()) for name, value in headers],
     }
 
@@ -55,7 +65,7 @@ class Run:
             self.sent.append(message)
 
         self.app = Recorder()
-        asyncio.run(RequestBodyGate(self.app, LIMIT)(request, receive, send))
+        asyncio.run(RequestBodyGate(self.app, LIMIT, takes_no_body)(request, receive, send))
 
     @property
     def status(self) -> int:
@@ -187,6 +197,38 @@ def test_a_blank_json_body_is_left_to_the_app() -> None:
 # No body --------------------------------------------------------------------------------------
 
 
+def test_a_body_of_any_type_sent_to_an_operation_that_takes_none_is_refused_with_415() -> None:
+    for content_type in ("text/plain", "application/json"):
+        run = Run(
+            scope(
+                ("content-length", "2"),
+                ("content-type", content_type),
+                path=BODILESS[0],
+                method=BODILESS[1],
+            ),
+            body(b"{}"),
+        )
+
+        assert run.status == 415
+        assert run.problem["code"] == "UNSUPPORTED_MEDIA_TYPE"
+        assert run.problem["detail"] == "This operation takes no request body."
+        assert run.app.scope is None
+
+
+def test_an_empty_body_with_a_type_passes_to_an_operation_that_takes_none() -> None:
+    run = Run(
+        scope(
+            ("content-length", "0"),
+            ("content-type", "application/json"),
+            path=BODILESS[0],
+            method=BODILESS[1],
+        ),
+        body(b""),
+    )
+
+    assert run.app.body == b""
+
+
 def test_a_request_without_a_body_reaches_the_app_with_its_own_scope_and_receive() -> None:
     request = scope(("authorization", "Bearer x"))
     seen: list[tuple[Scope, Receive]] = []
@@ -200,7 +242,7 @@ def test_a_request_without_a_body_reaches_the_app_with_its_own_scope_and_receive
     async def send(message: Message) -> None:
         raise AssertionError("the gate answered")
 
-    asyncio.run(RequestBodyGate(app, LIMIT)(request, receive, send))
+    asyncio.run(RequestBodyGate(app, LIMIT, takes_no_body)(request, receive, send))
 
     assert seen == [(request, receive)]
 
@@ -217,5 +259,5 @@ def test_other_connection_types_pass_untouched() -> None:
     async def ignore(message: Message) -> None:
         return None
 
-    asyncio.run(RequestBodyGate(app, LIMIT)({"type": "lifespan"}, nothing, ignore))
+    asyncio.run(RequestBodyGate(app, LIMIT, takes_no_body)({"type": "lifespan"}, nothing, ignore))
     assert seen == ["lifespan"]
