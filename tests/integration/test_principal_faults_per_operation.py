@@ -36,25 +36,22 @@ LOADING = operations(
     "two_factor.step_up_with_second_factor",
     "users.get_me",
 )
-#: ... of which these answer for the principal of an access token: 404 when it is gone.
-BEHIND_ACCESS = operations(
-    "auth.status",
-    "auth.step_up",
-    "email_2fa.send_code",
-    "email_2fa.enable",
-    "email_2fa.disable",
-    "totp.begin_setup",
-    "totp.confirm_setup",
-    "two_factor.set_preferred_method",
-    "users.get_me",
-)
-#: ... and these for the principal of a refresh or pending 2FA token: that token is invalid.
+#: ... of which these answer for the principal of a refresh or pending 2FA token: when it is
+#: gone, that token is invalid.
 BEHIND_OTHER_TOKENS = {
     "handlers.auth.refresh": "REFRESH_TOKEN_INVALID",
     "handlers.totp.recover": "TWO_FACTOR_TOKEN_INVALID",
     "handlers.two_factor.login_with_second_factor": "TWO_FACTOR_TOKEN_INVALID",
     "handlers.two_factor.step_up_with_second_factor": "TWO_FACTOR_TOKEN_INVALID",
 }
+#: ... and the others for the principal of an access token: 404 when it is gone (a sign-in for
+#: an address no account has is answered like a wrong password).
+BEHIND_ACCESS = [
+    operation
+    for operation in LOADING
+    if operation.operation_id not in BEHIND_OTHER_TOKENS
+    and operation.operation_id != "handlers.auth.login"
+]
 #: The operations that check the stored password hash: sign-in, step-up, and the security changes
 #: (a change needs a password identity, whose hash must be readable).
 CHECKING_THE_PASSWORD = operations(

@@ -71,6 +71,10 @@ class Operation:
     def __str__(self) -> str:
         return self.operation_id.removeprefix("handlers.")
 
+    @property
+    def behind_an_access_token(self) -> bool:
+        return self.headers in (_access, _access_and_step_up, _step_up_challenge)
+
 
 def _access(reached: Reached) -> Headers:
     return reached.account.headers(step_up=False)

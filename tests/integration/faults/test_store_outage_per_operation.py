@@ -23,44 +23,16 @@ import pytest
 
 from tests.integration.test_disable_totp_faults import assert_no_internals
 from tests.support.api import Api
-from tests.support.reach import Operation, Reached, operations
+from tests.support.reach import OPERATIONS, Operation, Reached
 from tests.support.secantus import SecantusServer
 from twofactor.config import Settings
 
-#: Every operation that reads or writes the principal store.
-USING_THE_STORE = operations(
-    "auth.login",
-    "auth.logout",
-    "auth.refresh",
-    "auth.register",
-    "auth.status",
-    "auth.step_up",
-    "email_2fa.send_code",
-    "email_2fa.enable",
-    "email_2fa.disable",
-    "guests.create_guest",
-    "totp.begin_setup",
-    "totp.confirm_setup",
-    "totp.recover",
-    "two_factor.login_with_second_factor",
-    "two_factor.set_preferred_method",
-    "two_factor.step_up_with_second_factor",
-    "users.get_me",
-)
+#: Every operation that reads or writes the principal store: all of them but the health checks.
+USING_THE_STORE = list(OPERATIONS.values())
 #: Every operation behind an access token, which reads the allowlist first.
-BEHIND_AN_ACCESS_TOKEN = operations(
-    "auth.logout",
-    "auth.status",
-    "auth.step_up",
-    "email_2fa.send_code",
-    "email_2fa.enable",
-    "email_2fa.disable",
-    "totp.begin_setup",
-    "totp.confirm_setup",
-    "two_factor.set_preferred_method",
-    "two_factor.step_up_with_second_factor",
-    "users.get_me",
-)
+BEHIND_AN_ACCESS_TOKEN = [
+    operation for operation in USING_THE_STORE if operation.behind_an_access_token
+]
 
 
 @pytest.fixture
