@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import statistics
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,11 @@ def parse_scale(argv: list[str] | None) -> ScaleOptions:
         "--principals", default="1000,100000", help="comma-separated principal counts"
     )
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--duration", type=float, default=4.0, help="DELETE → 304, per round")
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--duration", type=float, default=1.5, help="DELETE → 304, per round")
+    parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--users", type=int, default=150, help="DELETE → 200 users per count")
     parser.add_argument("--pool", type=int, default=8, help="users of DELETE → 304")
-    parser.add_argument("--rounds", type=int, default=3, help="turns through the sizes")
+    parser.add_argument("--rounds", type=int, default=9, help="turns through the sizes")
     parser.add_argument("--output", type=Path, default=HERE / "last-scale.md")
     arguments = parser.parse_args(argv)
     counts = tuple(sorted({int(count) for count in arguments.principals.split(",")}))
@@ -132,6 +133,8 @@ class Row:
     principals: int
     not_modified: Result
     disabled: Result
+    #: Per round, this size's p50 over the smallest size's p50 in the same round: 304, 200.
+    paired: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
 
 
 def _ms(seconds: float) -> str:
@@ -153,15 +156,17 @@ def markdown(rows: list[Row], connections: int, rounds: int) -> str:
             cells.append(" / ".join(_ms(result.percentile(p)) for p in (0.5, 0.9, 0.99)))
         lines.append("| " + " | ".join(cells) + " |")
     first, last = rows[0], rows[-1]
-    for label, before, after in (
-        ("304", first.not_modified, last.not_modified),
-        ("200", first.disabled, last.disabled),
+    for label, before, after, paired in (
+        ("304", first.not_modified, last.not_modified, last.paired[0]),
+        ("200", first.disabled, last.disabled, last.paired[1]),
     ):
         change = after.percentile(0.5) / before.percentile(0.5) - 1
         lines.append("")
         lines.append(
             f"DELETE → {label} p50 at {last.principals:,} principals vs {first.principals:,}: "
-            f"{change:+.0%}"
+            f"{change:+.0%} over all rounds; "
+            f"{statistics.median(paired) - 1:+.0%} as the median of the rounds' own ratios "
+            f"(from {min(paired) - 1:+.0%} to {max(paired) - 1:+.0%})"
         )
     return "\n".join(lines) + "\n"
 
@@ -178,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         for round_number in range(options.rounds):
             print(f"round {round_number + 1} of {options.rounds}:", file=sys.stderr)
-            for size in sizes:
+            # Every other round in reverse order: a drift of the machine within a round (a
+            # checkpoint, another job) then weighs on the sizes alike.
+            for size in sizes if round_number % 2 == 0 else sizes[::-1]:
                 not_modified, disabled = size.measure(bench, round_number, options.rounds)
                 measured[size.count][0].append(not_modified)
                 measured[size.count][1].append(disabled)
@@ -186,8 +193,17 @@ def main(argv: list[str] | None = None) -> int:
             size.verify(bench)
             bench.report.problems += [f"service log: {t}" for t in size.served.trouble()]
         problems = bench.report.problems
+    smallest = measured[sizes[0].count]
     rows = [
-        Row(size.reached, _merged(measured[size.count][0]), _merged(measured[size.count][1]))
+        Row(
+            size.reached,
+            _merged(measured[size.count][0]),
+            _merged(measured[size.count][1]),
+            (
+                _ratios(measured[size.count][0], smallest[0]),
+                _ratios(measured[size.count][1], smallest[1]),
+            ),
+        )
         for size in sizes
     ]
     errors = sum(sum(r.errors.values()) for row in rows for r in (row.not_modified, row.disabled))
@@ -246,6 +262,15 @@ class _Size:
             bench.report.problems += verify_disabled(
                 principals, bench.mailbox, self.disable, bench.known
             )
+
+
+def _ratios(results: list[Result], baselines: list[Result]) -> list[float]:
+    """Per round, the p50 of ``results`` over the p50 of ``baselines``: measured minutes apart
+    at most, the two shared whatever else the machine was doing then."""
+    return [
+        result.percentile(0.5) / baseline.percentile(0.5)
+        for result, baseline in zip(results, baselines, strict=True)
+    ]
 
 
 def _merged(results: list[Result]) -> Result:
