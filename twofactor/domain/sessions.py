@@ -95,8 +95,13 @@ class SessionService:
         return SessionTokens(session_id=session.id, access=access, refresh=refresh)
 
     def end(self, session_id: str) -> None:
-        self._allowlist.revoke_session(session_id)
+        # The session first: while it exists its refresh token mints new access tokens, so
+        # revoking them first and then failing to delete it would end nothing, and the client
+        # could not even retry (its access token no longer passes). This way a failure leaves
+        # either nothing changed, or the session gone and its access tokens still listed: a
+        # retry with one of them passes and revokes them.
         self._sessions.delete(session_id)
+        self._allowlist.revoke_session(session_id)
 
     def end_other_sessions(self, principal_id: str, keep_session_id: str) -> None:
         """After a second factor is added, sessions that never proved it are ended (ASVS 7.4.3)."""

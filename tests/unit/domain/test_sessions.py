@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support.domain_kit import CLIENT, REQUEST, Kit, build_kit
+from tests.support.fakes import Breakable
 from twofactor.domain.model import ChangeOrigin, ClientInfo, Principal, RequestInfo
 from twofactor.domain.sessions import SessionTokens
 from twofactor.errors import (
@@ -291,6 +292,27 @@ def test_end_forgets_the_session_and_revokes_its_access_tokens(kit: Kit, ada: Pr
     assert kit.services.sessions.session(tokens.session_id) is None
     assert not is_listed(kit, tokens)
     assert not is_listed(kit, refreshed)
+
+
+@pytest.mark.parametrize("store", ["sessions", "allowlist"])
+def test_end_that_fails_leaves_the_access_tokens_listed_so_that_a_retry_ends_the_session(
+    kit: Kit, ada: Principal, store: str
+) -> None:
+    tokens = start(kit, ada)
+    failing: Breakable = getattr(kit, store)
+    failing.broken = True
+
+    with pytest.raises(DatabaseFailure):
+        kit.services.sessions.end(tokens.session_id)
+
+    failing.broken = False
+    # The session goes first: once the allowlist fails, the refresh token is stopped already.
+    assert (kit.services.sessions.session(tokens.session_id) is None) == (store == "allowlist")
+    # Its access tokens are still listed: the client's retry passes the access check.
+    assert is_listed(kit, tokens)
+    kit.services.sessions.end(tokens.session_id)
+    assert not is_listed(kit, tokens)
+    assert kit.services.sessions.session(tokens.session_id) is None
 
 
 def test_end_leaves_the_other_sessions_alone(kit: Kit, ada: Principal) -> None:
