@@ -45,13 +45,19 @@ class AllowlistStore:
 
     def lookup(self, jti: str, principal_id: str, session_id: str) -> ListedAccess | None:
         try:
+            # By ``_id`` alone, the owner compared here: the same answer (the ``jti`` is unique),
+            # but SecantusDB serves a filter of several fields about 0.3 ms slower than one
+            # on ``_id``, and this read is on every authenticated request.
             document = self._collection.find_one(
-                {"_id": jti, "principalId": principal_id, "sessionId": session_id},
-                projection={"device": 1},
+                {"_id": jti}, projection={"principalId": 1, "sessionId": 1, "device": 1}
             )
         except PyMongoError as error:
             raise AllowlistReadingFailure() from error
-        if document is None:
+        if (
+            document is None
+            or document.get("principalId") != principal_id
+            or document.get("sessionId") != session_id
+        ):
             return None
         device = document.get("device")
         if not isinstance(device, dict):
