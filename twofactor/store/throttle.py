@@ -1,7 +1,11 @@
 """Attempt counters in MongoDB, so every server process shares them.
 
 One document per key (a 2FA token, a user, an account, an IP address) counts attempts in a
-fixed window; a TTL index removes it when the window is over.
+fixed window; a TTL index removes it when the window is over. ``blockedUntil`` is set, to the end
+of the window, by the attempt that fills its budget and cleared by any that gives one back, so
+that "may this key count one more?" is one predicate on one field: SecantusDB serves a filter
+with ``$or`` (which "under the limit, or the window is over" would take) by scanning the whole
+collection, ~25 ms at 3,000 documents.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from twofactor.domain.ports import Attempt
 from twofactor.store.database import Document, database_errors
 
 _DUPLICATE_KEY = 11000
+#: One attempt given back: the key is under its budget again, so no longer blocked.
+_GIVE_BACK = {"$inc": {"count": -1}, "$set": {"blockedUntil": None}}
 
 
 class AttemptStore:
@@ -36,13 +42,14 @@ class AttemptStore:
         per attempt, whether it was counted (``False``: over its budget, nothing counted).
 
         One ``update`` command for them all, each statement a conditional upsert: its filter
-        matches the key's document only while the window is under the limit (or over, or of
-        another shape: then a new window opens at 1), and its pipeline counts. A document that
-        exists but does not match makes the upsert collide with its own key: that duplicate
-        key error *is* the refusal, so nothing is read back. Neither is a ``findAndModify``,
-        which SecantusDB serves by scanning the whole collection. Two first attempts racing on
-        a missing key collide the same way, so a collided statement is sent once more: the
-        key exists by then, and the second answer is the true one.
+        matches the key's document unless the key is blocked (its budget full and its window not
+        over), and its pipeline counts (a window that is over, or a document of another shape,
+        opens a new one at 1). A document that exists but does not match makes the upsert
+        collide with its own key: that duplicate key error *is* the refusal, so nothing is read
+        back. Neither is a ``findAndModify``, which SecantusDB serves by scanning the whole
+        collection. Two first attempts racing on a missing key collide the same way, so a
+        collided statement is sent once more: the key exists by then, and the second answer is
+        the true one.
         """
         counted = [True] * len(attempts)
         pending = list(range(len(attempts)))
@@ -68,7 +75,7 @@ class AttemptStore:
 
     def release(self, key: str) -> None:
         with database_errors():
-            self._collection.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+            self._collection.update_one({"_id": key, "count": {"$gt": 0}}, _GIVE_BACK)
 
     def settle(self, forget: Sequence[str], release: Sequence[str]) -> None:
         """One ``update`` command for the whole success (a sign-in clears two counters and gives
@@ -76,10 +83,12 @@ class AttemptStore:
         counts like no document and goes with its window's TTL."""
         operations: list[UpdateOne | UpdateMany] = []
         if forget:
-            operations.append(UpdateMany({"_id": {"$in": list(forget)}}, {"$set": {"count": 0}}))
-        operations += [
-            UpdateOne({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}) for key in release
-        ]
+            operations.append(
+                UpdateMany(
+                    {"_id": {"$in": list(forget)}}, {"$set": {"count": 0, "blockedUntil": None}}
+                )
+            )
+        operations += [UpdateOne({"_id": key, "count": {"$gt": 0}}, _GIVE_BACK) for key in release]
         if operations:
             with database_errors():
                 self._collection.bulk_write(operations, ordered=False)
@@ -100,16 +109,8 @@ def _count_within(attempt: Attempt, now: datetime) -> UpdateOne:
             {"$in": [{"$type": "$count"}, ["int", "long"]]},
         ]
     }
-    under_limit_or_new = {
-        "_id": attempt.key,
-        "$or": [
-            {"count": {"$lt": attempt.limit}},
-            {"count": {"$not": {"$type": ["int", "long"]}}},
-            {"windowStart": {"$not": {"$type": "date"}}},
-            {"windowStart": {"$lte": cutoff}},
-        ],
-    }
-    update = [
+    not_blocked = {"_id": attempt.key, "blockedUntil": {"$not": {"$gt": now}}}
+    update: list[Document] = [
         {
             "$set": {
                 "count": {"$cond": [is_open, {"$add": ["$count", 1]}, 1]},
@@ -122,9 +123,15 @@ def _count_within(attempt: Attempt, now: datetime) -> UpdateOne:
                     ]
                 },
             }
-        }
+        },
+        # The attempt that fills the budget blocks the key until the window ends.
+        {
+            "$set": {
+                "blockedUntil": {"$cond": [{"$gte": ["$count", attempt.limit]}, "$expiresAt", None]}
+            }
+        },
     ]
-    return UpdateOne(under_limit_or_new, update, upsert=True)
+    return UpdateOne(not_blocked, update, upsert=True)
 
 
 def _count(document: Document | None, now: datetime, window: timedelta) -> tuple[int, datetime]:

@@ -283,14 +283,36 @@ def test_an_attempt_at_the_limit_is_refused_and_leaves_the_count_as_it_was(
 
     assert counter.record_within([Attempt("user:ada", 3, WINDOW)], START) == [False]
     assert counter.failures("user:ada", START, WINDOW) == (3, START + WINDOW)
-    # The same key under a larger budget is still counted.
-    assert counter.record_within([Attempt("user:ada", 4, WINDOW)], START) == [True]
+    # Blocked until the window ends, then counted in a new one.
+    end = START + WINDOW
+    assert counter.record_within([Attempt("user:ada", 3, WINDOW)], end - timedelta(seconds=1)) == [
+        False
+    ]
+    assert counter.record_within([Attempt("user:ada", 3, WINDOW)], end) == [True]
+    assert counter.failures("user:ada", end, WINDOW) == (1, end + WINDOW)
+
+
+def test_an_attempt_given_back_unblocks_a_full_key(counter: AttemptStore) -> None:
+    full = [Attempt("address", 2, WINDOW)]
+    assert counter.record_within(full, START) == [True]
+    assert counter.record_within(full, START) == [True]
+    assert counter.record_within(full, START) == [False]
+
+    counter.release("address")
+
+    assert counter.record_within(full, START) == [True]
+    assert counter.record_within(full, START) == [False]
+    counter.settle([], ["address"])
+    assert counter.record_within(full, START) == [True]
+    counter.settle(["address"], [])
+    assert counter.record_within(full, START) == [True]
+    assert counter.failures("address", START, WINDOW)[0] == 1
 
 
 def test_attempts_on_several_keys_are_counted_each_under_its_own_limit(
     counter: AttemptStore,
 ) -> None:
-    count(counter, "pair", START)
+    assert counter.record_within([Attempt("pair", 1, WINDOW)], START) == [True]
     attempts = [
         Attempt("pair", 1, WINDOW),
         Attempt("account", 1, WINDOW),
