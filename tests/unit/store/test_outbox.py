@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from bson import ObjectId
-from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from twofactor.domain.alerts import AlertKind, QueuedAlert
@@ -21,23 +17,6 @@ from twofactor.store.outbox import OutboxStore
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 WINDOW = DueWindow(due_by=NOW, stale_before=NOW - timedelta(minutes=5))
 ORIGIN = ChangeOrigin("s1", RequestInfo("203.0.113.7", "curl/8"), "Firefox", "Linux")
-
-
-@pytest.fixture(scope="module")
-def client(mongodb_uri: str) -> Iterator[MongoClient[Document]]:
-    client: MongoClient[Document] = MongoClient(
-        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def collection(client: MongoClient[Document]) -> Iterator[Collection[Document]]:
-    database = client["unit_outbox"]
-    name = f"principals_{uuid.uuid4().hex}"
-    yield database[name]
-    database.drop_collection(name)
 
 
 def queued(collection: Collection[Document], *entries: dict[str, object]) -> str:

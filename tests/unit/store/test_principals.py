@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from bson import ObjectId
-from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from tests.support.seeding import enabled_methods_update
@@ -37,23 +34,6 @@ NOW = datetime(2030, 1, 2, 4, 5, 6, 789_123, tzinfo=UTC)
 ORIGIN = ChangeOrigin("session-1", RequestInfo("203.0.113.7", "curl/8"), "Firefox", "Linux")
 TOTP = TotpState("JBSWY3DPEHPK3PXP", 7, ("hash-a", "hash-b"), CREATED)
 EMAIL = EmailCodeState(enabled_at=CREATED)
-
-
-@pytest.fixture(scope="module")
-def client(mongodb_uri: str) -> Iterator[MongoClient[Document]]:
-    client: MongoClient[Document] = MongoClient(
-        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def collection(client: MongoClient[Document]) -> Iterator[Collection[Document]]:
-    database = client["unit_principals"]
-    name = f"principals_{uuid.uuid4().hex}"
-    yield database[name]
-    database.drop_collection(name)
 
 
 def user_with(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,24 +37,6 @@ class SteppedClock:
 
     def advance(self, **delta: float) -> None:
         self.moment += timedelta(**delta)
-
-
-@pytest.fixture(scope="module")
-def client(mongodb_uri: str) -> Iterator[MongoClient[Document]]:
-    # tz_aware as in twofactor.store.database: stored windows come back comparable with now.
-    client: MongoClient[Document] = MongoClient(
-        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=2_000
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def collection(client: MongoClient[Document]) -> Iterator[Collection[Document]]:
-    database = client["unit_throttle"]
-    name = f"attempts_{uuid.uuid4().hex}"
-    yield database[name]
-    database.drop_collection(name)
 
 
 @pytest.fixture
