@@ -28,6 +28,7 @@ from twofactor.domain.ports import (
     PrincipalRepository,
     SecurityMail,
     SessionRepository,
+    StepUpAttemptCounter,
 )
 from twofactor.domain.readiness import ReadinessChecks
 from twofactor.domain.second_factors import SecondFactorService
@@ -35,6 +36,7 @@ from twofactor.domain.security_change import ChangeRecorder
 from twofactor.domain.services import Readiness, Services
 from twofactor.domain.sessions import SessionService
 from twofactor.domain.sign_in_throttle import SignInBudgets, SignInThrottle
+from twofactor.domain.step_up_throttle import StepUpThrottle
 from twofactor.domain.throttle import Budget, Throttle
 from twofactor.domain.two_factor_auth import TwoFactorAuthService
 from twofactor.domain.verification import SecondFactorVerifier
@@ -58,6 +60,7 @@ from twofactor.store.database import CommandListeners, Stores
 from twofactor.store.outbox import OutboxStore
 from twofactor.store.principals import PrincipalStore
 from twofactor.store.sessions import SessionStore
+from twofactor.store.step_up_attempts import StepUpAttemptStore
 from twofactor.store.throttle import AttemptStore
 
 #: Alerts that requests send at once per process (each on its own thread and SMTP connection);
@@ -100,6 +103,7 @@ class Adapters:
     sessions: SessionRepository
     allowlist: AccessTokenAllowlist
     attempts: AttemptCounter
+    step_up_attempts: StepUpAttemptCounter
     outbox: AlertOutbox
     mail: SecurityMail | None
     readiness: Readiness
@@ -135,6 +139,7 @@ def build_runtime(
         sessions=SessionStore(collections.sessions),
         allowlist=AllowlistStore(collections.allowlist),
         attempts=AttemptStore(collections.attempts),
+        step_up_attempts=StepUpAttemptStore(collections.principals),
         outbox=OutboxStore(collections.principals),
         mail=mail,
         readiness=readiness_for(settings, stores, context),
@@ -235,7 +240,13 @@ def compose_services(
             email_hash,
             tokens,
             sign_in,
-            throttle(settings.throttle_step_up_per_user),
+            StepUpThrottle(
+                adapters.step_up_attempts,
+                principals,
+                clock,
+                settings.throttle_step_up_per_user,
+                adapters.metrics,
+            ),
         ),
         second_factors=SecondFactorService(principals, guard, recorder, clock, alerts),
         enrollment=EnrollmentService(

@@ -79,9 +79,11 @@ def assert_refused(
 
 
 def stored(api: Api, reached: Reached) -> dict[str, Any] | None:
-    """The account's document (``None`` once deleted), the time of its last request aside."""
+    """The account's document (``None`` once deleted), the time of its last request and the
+    step-up's attempt count aside (counted before the password is checked, for a lease that runs
+    out by itself: bookkeeping of the request, not the account's state)."""
     document = api.principals.find_one({"_id": ObjectId(reached.account.id)})
-    return None if document is None else {**document, "lastActive": None}
+    return None if document is None else {**document, "lastActive": None, "stepUpAttempts": None}
 
 
 def corrupt(api: Api, reached: Reached, update: dict[str, Any]) -> None:

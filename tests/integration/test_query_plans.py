@@ -65,6 +65,7 @@ from twofactor.store.documents import new_user_document
 from twofactor.store.outbox import OutboxStore
 from twofactor.store.principals import PrincipalStore
 from twofactor.store.sessions import SessionStore
+from twofactor.store.step_up_attempts import StepUpAttemptStore
 from twofactor.store.throttle import AttemptStore
 
 SIZE = 3_000
@@ -108,6 +109,7 @@ class Seeded:
     sessions: SessionStore
     allowlist: AllowlistStore
     attempts: AttemptStore
+    step_ups: StepUpAttemptStore
     outbox: OutboxStore
     recorder: Recorder
     client: MongoClient[Document]
@@ -152,6 +154,7 @@ def seeded(mongodb_uri: str) -> Iterator[Seeded]:
         sessions=SessionStore(database.sessions),
         allowlist=AllowlistStore(database.access_token_allowlist),
         attempts=AttemptStore(database.failed_attempts),
+        step_ups=StepUpAttemptStore(database.principals),
         outbox=OutboxStore(database.principals),
         recorder=recorder,
         client=client,
@@ -311,6 +314,18 @@ CASES: dict[tuple[type, str], tuple[Callable[[Seeded], object], str | None]] = {
         lambda s: s.attempts.settle(["user:8", "user:9"], ["user:7"]),
         _ID,
     ),
+    (StepUpAttemptStore, "reserve"): (
+        lambda s: s.step_ups.reserve(s.principal_id, 5, timedelta(seconds=10), NOW),
+        _ID,
+    ),
+    (StepUpAttemptStore, "fail"): (
+        lambda s: s.step_ups.fail(s.principal_id, 5, timedelta(minutes=15), NOW),
+        _ID,
+    ),
+    (StepUpAttemptStore, "forget_failures"): (
+        lambda s: s.step_ups.forget_failures(s.principal_id),
+        _ID,
+    ),
     (OutboxStore, "claim"): (
         lambda s: s.outbox.claim(s.principal_id, "q1", "claim-1", NOW, WINDOW),
         _ID,
@@ -326,7 +341,14 @@ CASES: dict[tuple[type, str], tuple[Callable[[Seeded], object], str | None]] = {
 def test_every_store_query_method_has_a_case() -> None:
     methods = {
         (store, name)
-        for store in (PrincipalStore, SessionStore, AllowlistStore, AttemptStore, OutboxStore)
+        for store in (
+            PrincipalStore,
+            SessionStore,
+            AllowlistStore,
+            AttemptStore,
+            StepUpAttemptStore,
+            OutboxStore,
+        )
         for name, _ in inspect.getmembers(store, inspect.isfunction)
         if not name.startswith("_")
     }

@@ -16,6 +16,7 @@ from tests.support.fakes import (
     FakeOutbox,
     FakePrincipals,
     FakeSessions,
+    FakeStepUpAttempts,
     FrozenClock,
 )
 from tests.support.passwords import cheap_passwords
@@ -56,6 +57,7 @@ class Kit:
     sessions: FakeSessions
     allowlist: FakeAllowlist
     attempts: FakeAttemptCounter
+    step_ups: FakeStepUpAttempts
     mail: FakeMail
     passwords: PasswordHasher
     services: Services
@@ -83,6 +85,7 @@ def build_kit(
         sessions=FakeSessions(),
         allowlist=FakeAllowlist(),
         attempts=FakeAttemptCounter(),
+        step_ups=FakeStepUpAttempts(principals),
         mail=FakeMail(),
         passwords=passwords or CHEAP_PASSWORDS,
         services=None,  # type: ignore[arg-type]  # composed below, over the fakes above
@@ -92,6 +95,7 @@ def build_kit(
         sessions=kit.sessions,
         allowlist=kit.allowlist,
         attempts=kit.attempts,
+        step_up_attempts=kit.step_ups,
         outbox=kit.outbox,
         mail=kit.mail if mail else None,
         readiness=AlwaysReady(),
@@ -104,17 +108,19 @@ def over_principals(kit: Kit, principals: FakePrincipals) -> Kit:
     """``kit`` with its services composed again over ``principals`` (a fake that also plays
     another writer) and an outbox over them; the clock, sessions, mail and the rest stay."""
     outbox = FakeOutbox(principals)
+    step_ups = FakeStepUpAttempts(principals)
     adapters = Adapters(
         principals=principals,
         sessions=kit.sessions,
         allowlist=kit.allowlist,
         attempts=kit.attempts,
+        step_up_attempts=step_ups,
         outbox=outbox,
         mail=kit.mail,
         readiness=AlwaysReady(),
     )
     services = compose_services(kit.settings, adapters, kit.clock, kit.passwords)
-    return replace(kit, principals=principals, outbox=outbox, services=services)
+    return replace(kit, principals=principals, outbox=outbox, step_ups=step_ups, services=services)
 
 
 def user_with(kit: Kit, *methods: TwoFactorMethod, email: str = "ada@example.com") -> str:

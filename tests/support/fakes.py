@@ -26,6 +26,7 @@ from twofactor.domain.model import (
     Principal,
     SessionDevice,
     SessionRecord,
+    StepUpAttempts,
     TotpState,
     TwoFactorMethod,
 )
@@ -542,6 +543,75 @@ class FakeAttemptCounter(Breakable):
                 if key in self.windows and self.windows[key][0] > 0:
                     count, started = self.windows[key]
                     self.windows[key] = (count - 1, started)
+
+
+@dataclass
+class StepUpCounts:
+    failures: int = 0
+    failures_end: datetime = START
+    leased: int = 0
+    lease_end: datetime = START
+    blocked_until: datetime | None = None
+
+
+class FakeStepUpAttempts(Breakable):
+    """``StepUpAttemptCounter`` over a ``FakePrincipals``: like the store, it keeps the counts
+    with the principal, so that reading the principal shows them."""
+
+    def __init__(self, principals: FakePrincipals) -> None:
+        self.principals = principals
+        self.counts: dict[str, StepUpCounts] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, principal_id: str, limit: int, lease: timedelta, now: datetime) -> bool:
+        self._check()
+        with self._lock:
+            if principal_id not in self.principals.records:
+                return False
+            counts = self.counts.setdefault(principal_id, StepUpCounts())
+            if counts.blocked_until is not None and counts.blocked_until > now:
+                return False
+            if counts.failures_end <= now:
+                counts.failures, counts.failures_end = 0, now
+            if counts.lease_end > now:
+                counts.leased += 1
+            else:
+                counts.leased, counts.lease_end = 1, now + lease
+            self._block(principal_id, counts, limit)
+        return True
+
+    def fail(self, principal_id: str, limit: int, window: timedelta, now: datetime) -> None:
+        self._check()
+        with self._lock:
+            counts = self.counts.setdefault(principal_id, StepUpCounts())
+            if counts.failures_end > now:
+                counts.failures += 1
+            else:
+                counts.failures, counts.failures_end = 1, now + window
+            if counts.lease_end > now:
+                counts.leased = max(0, counts.leased - 1)
+            else:
+                counts.leased, counts.lease_end = 0, now
+            self._block(principal_id, counts, limit)
+
+    def forget_failures(self, principal_id: str) -> None:
+        self._check()
+        with self._lock:
+            counts = self.counts.setdefault(principal_id, StepUpCounts())
+            counts.failures, counts.blocked_until = 0, None
+            self._show(principal_id, counts)
+
+    def _block(self, principal_id: str, counts: StepUpCounts, limit: int) -> None:
+        counts.blocked_until = None
+        if counts.failures + counts.leased >= limit:
+            blocked_by_failures = counts.failures >= limit
+            counts.blocked_until = counts.failures_end if blocked_by_failures else counts.lease_end
+        self._show(principal_id, counts)
+
+    def _show(self, principal_id: str, counts: StepUpCounts) -> None:
+        if principal_id in self.principals.records:
+            shown = StepUpAttempts(counts.failures, counts.failures_end, counts.blocked_until)
+            self.principals.update(principal_id, step_up_attempts=shown)
 
 
 class FakeMail:

@@ -16,7 +16,7 @@ from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.sessions import SessionService, SessionTokens
 from twofactor.domain.sign_in_throttle import SignInThrottle
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
-from twofactor.domain.throttle import Throttle
+from twofactor.domain.step_up_throttle import StepUpThrottle
 from twofactor.errors import (
     InvalidCredentials,
     InvalidRequest,
@@ -59,7 +59,7 @@ class AuthenticationService:
         email_hash: EmailHasher,
         tokens: TokenService,
         sign_in_throttle: SignInThrottle,
-        step_up_throttle: Throttle,
+        step_up_throttle: StepUpThrottle,
     ) -> None:
         self._principals = principals
         self._accounts = accounts
@@ -104,11 +104,11 @@ class AuthenticationService:
             raise NoPasswordProvider()
         if password is None:
             raise InvalidRequest("The password is required.")
-        key = f"step-up:{principal.id}"
-        self._step_up_throttle.reserve(key)
+        attempt = self._step_up_throttle.admit(principal)
         if not self._passwords.verify(principal.password_hash, password):
+            attempt.failed()
             raise InvalidCredentials("The password is not correct.")
-        self._step_up_throttle.forget(key)
+        attempt.succeeded()
         if principal.two_factor_enabled:
             return StepUpResult(challenge=self._challenge(principal))
         return StepUpResult(step_up=self._step_up_token(principal, access, ("pwd",)))

@@ -43,6 +43,20 @@ FactorState = TotpState | EmailCodeState
 
 
 @dataclass(frozen=True)
+class StepUpAttempts:
+    """What the user's password step-ups have counted (``twofactor.domain.step_up_throttle``)."""
+
+    #: Wrong passwords in the window that ends at ``failures_end`` (none once it is over).
+    failures: int
+    failures_end: datetime
+    #: No attempt is counted, so none is checked, before this moment.
+    blocked_until: datetime | None = None
+
+    def failures_at(self, now: datetime) -> int:
+        return self.failures if self.failures_end > now else 0
+
+
+@dataclass(frozen=True)
 class Principal:
     id: str
     kind: Kind
@@ -60,6 +74,7 @@ class Principal:
     preferred_method: TwoFactorMethod | None = None
     totp: TotpState | None = None
     locale: str | None = None
+    step_up_attempts: StepUpAttempts | None = None
 
     @property
     def is_guest(self) -> bool:

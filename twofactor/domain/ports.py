@@ -173,6 +173,23 @@ class AttemptCounter(Protocol):
     def clear(self, key: str) -> None: ...
 
 
+class StepUpAttemptCounter(Protocol):
+    """Password step-ups counted per user where the principal read sees them, so that a right
+    password with no failure to forget writes nothing (``twofactor.domain.step_up_throttle``)."""
+
+    def reserve(self, principal_id: str, limit: int, lease: timedelta, now: datetime) -> bool:
+        """Count one attempt for ``lease``, atomically, unless failures and attempts counted
+        together already reach ``limit``; ``False`` when nothing was counted."""
+        ...
+
+    def fail(self, principal_id: str, limit: int, window: timedelta, now: datetime) -> None:
+        """The counted attempt was a failure: it counts until the failure window ends (a window
+        opens at the first failure)."""
+        ...
+
+    def forget_failures(self, principal_id: str) -> None: ...
+
+
 class AlertOutbox(Protocol):
     """The queued alerts, claimed atomically so that two workers never send one twice."""
 

@@ -18,6 +18,7 @@ from twofactor.domain.model import Kind, NewUser, Principal, TotpState, TwoFacto
 from twofactor.errors import InvalidPrincipalDocument, InvalidUserDocument
 from twofactor.security.crypto import FieldCipher, sealed_context
 from twofactor.store.changes import TOTP_SECRET_FIELD
+from twofactor.store.step_up_attempts import step_up_attempts_from
 
 
 def new_user_document(principal_id: ObjectId, user: NewUser, cipher: FieldCipher) -> dict[str, Any]:
@@ -130,6 +131,7 @@ def _with_user_part(
         methods=methods,
         preferred_method=preferred,
         totp=totp,
+        step_up_attempts=step_up_attempts_from(document),
     )
 
 
