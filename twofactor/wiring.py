@@ -17,6 +17,7 @@ from twofactor.domain.accounts import AccountService
 from twofactor.domain.alert_delivery import AlertDelivery
 from twofactor.domain.alerts import AlertComposer, AlertPolicy
 from twofactor.domain.authentication import AuthenticationService
+from twofactor.domain.change_budget import ChangeBudget
 from twofactor.domain.email_codes import EmailCodeService
 from twofactor.domain.enrollment import EnrollmentService
 from twofactor.domain.guard import SecurityChangeGuard
@@ -26,6 +27,7 @@ from twofactor.domain.ports import (
     AlertOutbox,
     AttemptCounter,
     PrincipalRepository,
+    SecurityChangeCounter,
     SecurityMail,
     SessionRepository,
     StepUpAttemptCounter,
@@ -56,6 +58,7 @@ from twofactor.security.passwords import PasswordHasher
 from twofactor.security.recovery_codes import RecoveryCodeHasher
 from twofactor.security.tokens import TokenService
 from twofactor.store.allowlist import AllowlistStore
+from twofactor.store.change_counts import ChangeCountStore
 from twofactor.store.database import CommandListeners, Stores
 from twofactor.store.outbox import OutboxStore
 from twofactor.store.principals import PrincipalStore
@@ -104,6 +107,7 @@ class Adapters:
     allowlist: AccessTokenAllowlist
     attempts: AttemptCounter
     step_up_attempts: StepUpAttemptCounter
+    change_counts: SecurityChangeCounter
     outbox: AlertOutbox
     mail: SecurityMail | None
     readiness: Readiness
@@ -140,6 +144,7 @@ def build_runtime(
         allowlist=AllowlistStore(collections.allowlist),
         attempts=AttemptStore(collections.attempts),
         step_up_attempts=StepUpAttemptStore(collections.principals),
+        change_counts=ChangeCountStore(collections.principals),
         outbox=OutboxStore(collections.principals),
         mail=mail,
         readiness=readiness_for(settings, stores, context),
@@ -188,7 +193,13 @@ def compose_services(
     guard = SecurityChangeGuard(
         principals,
         passwords,
-        throttle(settings.throttle_security_changes_per_user, TooManyRequests),
+        ChangeBudget(
+            adapters.change_counts,
+            principals,
+            clock,
+            settings.throttle_security_changes_per_user,
+            adapters.metrics,
+        ),
     )
     recovery_codes = RecoveryCodeHasher(settings.hash_key, passwords)
     factors = factor_registry(principals, recovery_codes, settings.hash_key)

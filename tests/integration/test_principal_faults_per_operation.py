@@ -79,11 +79,14 @@ def assert_refused(
 
 
 def stored(api: Api, reached: Reached) -> dict[str, Any] | None:
-    """The account's document (``None`` once deleted), the time of its last request and the
-    step-up's attempt count aside (counted before the password is checked, for a lease that runs
-    out by itself: bookkeeping of the request, not the account's state)."""
+    """The account's document (``None`` once deleted), aside from what counts the request
+    itself: the time of its last request and its budgets (the step-up's attempt, counted before
+    the password is checked; the security change's unit, spent once the step-up proof is known
+    good). Those are throttling's bookkeeping, not the account's state."""
     document = api.principals.find_one({"_id": ObjectId(reached.account.id)})
-    return None if document is None else {**document, "lastActive": None, "stepUpAttempts": None}
+    if document is None:
+        return None
+    return {**document, "lastActive": None, "stepUpAttempts": None, "securityChanges": None}
 
 
 def corrupt(api: Api, reached: Reached, update: dict[str, Any]) -> None:

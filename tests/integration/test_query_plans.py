@@ -59,6 +59,7 @@ from twofactor.domain.ports import Attempt
 from twofactor.security.crypto import FieldCipher
 from twofactor.security.keys import NamedKey
 from twofactor.store.allowlist import AllowlistStore
+from twofactor.store.change_counts import ChangeCountStore
 from twofactor.store.changes import outbox_entry
 from twofactor.store.database import Document, Stores
 from twofactor.store.documents import new_user_document
@@ -110,6 +111,7 @@ class Seeded:
     allowlist: AllowlistStore
     attempts: AttemptStore
     step_ups: StepUpAttemptStore
+    change_counts: ChangeCountStore
     outbox: OutboxStore
     recorder: Recorder
     client: MongoClient[Document]
@@ -155,6 +157,7 @@ def seeded(mongodb_uri: str) -> Iterator[Seeded]:
         allowlist=AllowlistStore(database.access_token_allowlist),
         attempts=AttemptStore(database.failed_attempts),
         step_ups=StepUpAttemptStore(database.principals),
+        change_counts=ChangeCountStore(database.principals),
         outbox=OutboxStore(database.principals),
         recorder=recorder,
         client=client,
@@ -314,6 +317,10 @@ CASES: dict[tuple[type, str], tuple[Callable[[Seeded], object], str | None]] = {
         lambda s: s.attempts.settle(["user:8", "user:9"], ["user:7"]),
         _ID,
     ),
+    (ChangeCountStore, "count"): (
+        lambda s: s.change_counts.count(s.principal_id, 20, timedelta(hours=1), NOW),
+        _ID,
+    ),
     (StepUpAttemptStore, "reserve"): (
         lambda s: s.step_ups.reserve(s.principal_id, 5, timedelta(seconds=10), NOW),
         _ID,
@@ -347,6 +354,7 @@ def test_every_store_query_method_has_a_case() -> None:
             AllowlistStore,
             AttemptStore,
             StepUpAttemptStore,
+            ChangeCountStore,
             OutboxStore,
         )
         for name, _ in inspect.getmembers(store, inspect.isfunction)

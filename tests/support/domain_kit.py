@@ -12,6 +12,7 @@ import pyotp
 from tests.support.fakes import (
     FakeAllowlist,
     FakeAttemptCounter,
+    FakeChangeCounts,
     FakeMail,
     FakeOutbox,
     FakePrincipals,
@@ -96,6 +97,7 @@ def build_kit(
         allowlist=kit.allowlist,
         attempts=kit.attempts,
         step_up_attempts=kit.step_ups,
+        change_counts=FakeChangeCounts(principals),
         outbox=kit.outbox,
         mail=kit.mail if mail else None,
         readiness=AlwaysReady(),
@@ -115,6 +117,7 @@ def over_principals(kit: Kit, principals: FakePrincipals) -> Kit:
         allowlist=kit.allowlist,
         attempts=kit.attempts,
         step_up_attempts=step_ups,
+        change_counts=FakeChangeCounts(principals),
         outbox=outbox,
         mail=kit.mail,
         readiness=AlwaysReady(),

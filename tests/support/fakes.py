@@ -19,6 +19,7 @@ from twofactor.domain.alerts import QueuedAlert, SecurityEvent
 from twofactor.domain.messages import AlertContent, CodeContent
 from twofactor.domain.metrics import AlertEvent
 from twofactor.domain.model import (
+    ChangeCount,
     FactorState,
     Kind,
     ListedAccess,
@@ -213,6 +214,7 @@ class FakePrincipals(Breakable):
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
+        counted: ChangeCount | None = None,
     ) -> bool:
         remaining = tuple(m for m in principal.methods if m is not method)
         preferred = principal.preferred_method
@@ -221,7 +223,11 @@ class FakePrincipals(Breakable):
         changes: dict[str, object] = {"methods": remaining, "preferred_method": preferred}
         if method is TwoFactorMethod.TOTP:
             changes["totp"] = None
-        return self._change(principal, changes, event, alert, now, {method: None})
+        if counted is not None:
+            changes["security_changes"] = counted
+        return self._change(
+            principal, changes, event, alert, now, {method: None}, counts=counted is not None
+        )
 
     def set_preferred_method(
         self, principal: Principal, method: TwoFactorMethod, *, event: SecurityEvent, now: datetime
@@ -236,6 +242,8 @@ class FakePrincipals(Breakable):
         alert: QueuedAlert | None,
         now: datetime,
         states: dict[TwoFactorMethod, FactorState | None],
+        *,
+        counts: bool = False,
     ) -> Principal | None:
         self._check()
         with self._lock:
@@ -247,6 +255,7 @@ class FakePrincipals(Breakable):
                 or current.kind is not seen.kind
                 or current.step_up_generation != seen.step_up_generation
                 or current.methods != seen.methods
+                or (counts and current.security_changes != seen.security_changes)
             ):
                 return None
             record.principal = replace(
@@ -612,6 +621,34 @@ class FakeStepUpAttempts(Breakable):
         if principal_id in self.principals.records:
             shown = StepUpAttempts(counts.failures, counts.failures_end, counts.blocked_until)
             self.principals.update(principal_id, step_up_attempts=shown)
+
+
+class FakeChangeCounts(Breakable):
+    """``SecurityChangeCounter`` over a ``FakePrincipals``: like the store, it keeps the count
+    in the principal, where a change that counts itself pins it."""
+
+    def __init__(self, principals: FakePrincipals) -> None:
+        self.principals = principals
+
+    def count(self, principal_id: str, limit: int, window: timedelta, now: datetime) -> bool:
+        self._check()
+        principals = self.principals
+        with principals._lock:
+            record = principals.records.get(principal_id)
+            if record is None:
+                return False
+            counted = record.principal.security_changes
+            if counted and counted.blocked_until and counted.blocked_until > now:
+                return False
+            if counted is not None and counted.window_end > now:
+                count, end = counted.count + 1, counted.window_end
+            else:
+                count, end = 1, now + window
+            blocked = end if count >= limit else None
+            record.principal = replace(
+                record.principal, security_changes=ChangeCount(count, end, blocked)
+            )
+        return True
 
 
 class FakeMail:

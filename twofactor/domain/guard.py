@@ -3,9 +3,9 @@
 Steps 1 and 2 (the access token and its allowlist entry) ran in the security layer already.
 Once the step-up proof is known good (and only then, so that nobody without the user's
 credentials can spend it) the request is counted on the user's budget of security changes:
-here for most operations, or, by a flow that calls ``count_change`` itself, only once a change
-is about to be written (removing a second factor: an answer that changes nothing costs
-nothing, not even the budget's write).
+here for most operations, or, by a flow that asks for ``change_count`` itself, only once a change
+is about to be written, and by that write (removing a second factor: an answer that changes
+nothing costs nothing, and a change costs no write of the budget's own).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twofactor.domain.alerts import LocaleRequest
-from twofactor.domain.model import Principal, RequestInfo, SessionDevice
+from twofactor.domain.change_budget import ChangeBudget
+from twofactor.domain.model import ChangeCount, Principal, RequestInfo, SessionDevice
 from twofactor.domain.ports import PrincipalRepository
 from twofactor.domain.step_up import require_step_up_for, require_unused_step_up
-from twofactor.domain.throttle import Throttle
 from twofactor.errors import NoPasswordProvider, UserNotFound
 from twofactor.security.passwords import PasswordHasher
 from twofactor.security.tokens import AccessClaims, StepUpClaims
@@ -39,7 +39,7 @@ class SecurityChangeRequest:
 
 class SecurityChangeGuard:
     def __init__(
-        self, principals: PrincipalRepository, passwords: PasswordHasher, budget: Throttle
+        self, principals: PrincipalRepository, passwords: PasswordHasher, budget: ChangeBudget
     ) -> None:
         self._principals = principals
         self._passwords = passwords
@@ -48,22 +48,23 @@ class SecurityChangeGuard:
     def check(self, change: SecurityChangeRequest, *, count: bool = True) -> Principal:
         """The principal the change applies to, once the step-up proof and the account allow it.
 
-        ``count=False`` when the same request checks again (a write that lost a race): one
-        request spends one unit of the user's budget.
+        ``count=False`` for a flow that counts the change itself (``change_count``), with its
+        write.
         """
         require_step_up_for(change.access, change.step_up)
         principal = self.load_user(change.access.sub)
         require_unused_step_up(principal, change.step_up)
         if count:
-            self.count_change(principal)
+            self._budget.spend(principal)
         if principal.password_hash is None:
             raise NoPasswordProvider()
         self._passwords.ensure_parseable(principal.password_hash)
         return principal
 
-    def count_change(self, principal: Principal) -> None:
-        """Spend one unit of the user's budget of security changes, or refuse (429)."""
-        self._budget.reserve(f"security-changes:{principal.id}")
+    def change_count(self, principal: Principal) -> ChangeCount:
+        """The user's count of security changes with this one, to write with the change itself
+        (the change's own write spends the unit), or refuse (429)."""
+        return self._budget.next_count(principal)
 
     def load_user(self, principal_id: str) -> Principal:
         principal = self._principals.get(principal_id)

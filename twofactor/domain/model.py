@@ -57,6 +57,17 @@ class StepUpAttempts:
 
 
 @dataclass(frozen=True)
+class ChangeCount:
+    """The security changes counted for a user in the window that ends at ``window_end``
+    (``twofactor.domain.change_budget``)."""
+
+    count: int
+    window_end: datetime
+    #: Set once ``count`` reaches the budget: no change is counted before this moment.
+    blocked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Principal:
     id: str
     kind: Kind
@@ -75,6 +86,7 @@ class Principal:
     totp: TotpState | None = None
     locale: str | None = None
     step_up_attempts: StepUpAttempts | None = None
+    security_changes: ChangeCount | None = None
 
     @property
     def is_guest(self) -> bool:

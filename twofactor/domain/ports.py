@@ -15,6 +15,7 @@ from typing import Protocol
 from twofactor.domain.alerts import QueuedAlert, SecurityEvent
 from twofactor.domain.messages import AlertContent, CodeContent
 from twofactor.domain.model import (
+    ChangeCount,
     FactorState,
     ListedAccess,
     NewUser,
@@ -66,9 +67,11 @@ class PrincipalRepository(Protocol):
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
+        counted: ChangeCount | None = None,
     ) -> Principal | None:
         """Disable ``method`` (its state is erased) under the same condition as ``add_method``;
-        the preferred method moves to a remaining one."""
+        the preferred method moves to a remaining one. With ``counted``, the same write stores
+        it as the user's count of security changes, if the count is still the one read."""
         ...
 
     def set_preferred_method(
@@ -171,6 +174,16 @@ class AttemptCounter(Protocol):
         ...
 
     def clear(self, key: str) -> None: ...
+
+
+class SecurityChangeCounter(Protocol):
+    """Security changes counted per user in the principal document
+    (``twofactor.domain.change_budget``)."""
+
+    def count(self, principal_id: str, limit: int, window: timedelta, now: datetime) -> bool:
+        """Count one change, atomically, unless the user's window already holds ``limit``
+        (``False``: nothing counted); a window opens at the first change counted."""
+        ...
 
 
 class StepUpAttemptCounter(Protocol):

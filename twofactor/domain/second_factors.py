@@ -42,22 +42,28 @@ class SecondFactorService:
         self._alerts = alerts
 
     def disable(self, method: TwoFactorMethod, change: SecurityChangeRequest) -> Principal:
-        for attempt in range(MAX_ATTEMPTS):
+        for _ in range(MAX_ATTEMPTS):
             principal = self._guard.check(change, count=False)
             if method not in principal.methods:
                 raise TwoFactorMethodAlreadyDisabled()
             if len(principal.methods) == 1:
                 raise CannotDisableOnlyTwoFactorMethod()
-            if attempt == 0:
-                # Counted only once a change is about to be written: an answer that changes
-                # nothing (304, 400) spends nothing and costs no write.
-                self._guard.count_change(principal)
+            # Counted only once a change is about to be written, and by that write: an answer
+            # that changes nothing (304, 400) spends nothing, and a write that misses counts
+            # nothing either.
+            counted = self._guard.change_count(principal)
             record = self._recorder.record(AlertKind.TWO_FACTOR_REMOVED, method, change, principal)
-            # The change, the step-up token's consumption and the alert (queued already claimed
-            # by this request) are one conditional write, which answers the principal as written.
+            # The change, the step-up token's consumption, the budget's count and the alert
+            # (queued already claimed by this request) are one conditional write, which answers
+            # the principal as written.
             alert = None if record.alert is None else self._alerts.claimed_on_queue(record.alert)
             changed = self._principals.remove_method(
-                principal, method, event=record.event, alert=alert, now=self._clock.now()
+                principal,
+                method,
+                event=record.event,
+                alert=alert,
+                now=self._clock.now(),
+                counted=counted,
             )
             if changed is not None:
                 if alert is not None:

@@ -17,6 +17,7 @@ from bson import ObjectId
 from twofactor.domain.model import Kind, NewUser, Principal, TotpState, TwoFactorMethod
 from twofactor.errors import InvalidPrincipalDocument, InvalidUserDocument
 from twofactor.security.crypto import FieldCipher, sealed_context
+from twofactor.store.change_counts import change_count_from
 from twofactor.store.changes import TOTP_SECRET_FIELD
 from twofactor.store.step_up_attempts import step_up_attempts_from
 
@@ -132,6 +133,7 @@ def _with_user_part(
         preferred_method=preferred,
         totp=totp,
         step_up_attempts=step_up_attempts_from(document),
+        security_changes=change_count_from(document),
     )
 
 

@@ -11,9 +11,18 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from twofactor.domain.alerts import QueuedAlert, SecurityEvent
-from twofactor.domain.model import FactorState, NewUser, Principal, TotpState, TwoFactorMethod
+from twofactor.domain.model import (
+    ChangeCount,
+    FactorState,
+    NewUser,
+    Principal,
+    TotpState,
+    TwoFactorMethod,
+)
 from twofactor.errors import DatabaseFailure, EmailAlreadyRegistered
 from twofactor.security.crypto import FieldCipher
+from twofactor.store.change_counts import pinned as pinned_count
+from twofactor.store.change_counts import written as written_count
 from twofactor.store.changes import event_document, factor_state_document, outbox_entry
 from twofactor.store.database import Document, database_errors
 from twofactor.store.documents import (
@@ -85,8 +94,11 @@ class PrincipalStore:
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
+        counted: ChangeCount | None = None,
     ) -> Principal | None:
-        """Disable ``method`` if, and only if, the document is still as ``principal`` saw it."""
+        """Disable ``method`` if, and only if, the document is still as ``principal`` saw it;
+        with ``counted``, the write also stores the user's count of security changes, pinned to
+        the count ``principal`` read."""
         remaining = [m for m in principal.methods if m is not method]
         preferred = principal.preferred_method
         if preferred is method or preferred is None:
@@ -98,12 +110,15 @@ class PrincipalStore:
                 methods=tuple(remaining),
                 preferred_method=preferred,
                 totp=None if method is TwoFactorMethod.TOTP else principal.totp,
+                security_changes=counted or principal.security_changes,
             ),
             {
                 "twoFactor.methods": [m.value for m in remaining],
                 "twoFactor.preferred": preferred.value if preferred else None,
+                **(written_count(counted) if counted else {}),
             },
             unset=[f"twoFactor.{method.value}"],
+            pins=pinned_count(principal.security_changes) if counted else None,
             event=event,
             alert=alert,
             now=now,
@@ -168,6 +183,7 @@ class PrincipalStore:
         alert: QueuedAlert | None,
         now: datetime,
         unset: list[str] | None = None,
+        pins: Document | None = None,
     ) -> Principal | None:
         """Apply a security change if, and only if, the document is still as ``principal`` saw it.
 
@@ -177,14 +193,17 @@ class PrincipalStore:
         generation is bumped (consuming the step-up token), and the security event and the alert
         are written in the same update, so a committed change always has its alert queued (no
         multi-document transaction needed); an alert carrying a claim is queued already claimed
-        by this request, which sends it next.
+        by this request, which sends it next. ``pins`` adds to the filter what else must be as
+        read (a count of security changes written with the change).
 
         The answer is ``written`` (``principal`` with the change applied by the caller) as the
         update left it, nothing read again: every other write to a principal either bumps the
         generation (a security change, so this one would have missed) or changes only what this
         write overwrites (``lastActive``), what a ``Principal`` does not carry (email codes, the
-        outbox) or the use of a TOTP factor that stays (its last time step, its recovery codes:
-        they keep the values read). An ``update`` rather than a ``findAndModify`` returning the
+        outbox), the use of a TOTP factor that stays (its last time step, its recovery codes:
+        they keep the values read) or the budgets' counts (``pins`` hold the security changes'
+        count to the one read when the change writes it; the step-up attempts are a lease that
+        only a step-up reads). An ``update`` rather than a ``findAndModify`` returning the
         document: SecantusDB serves a ``findAndModify`` by scanning the whole collection, so its
         cost grows with the number of users (bench/README.md, "The 200 path").
         """
@@ -207,6 +226,7 @@ class PrincipalStore:
                     "kind": principal.kind.value,
                     "stepUpGeneration": principal.step_up_generation,
                     "twoFactor.methods": [m.value for m in principal.methods],
+                    **(pins or {}),
                 },
                 update,
             )

@@ -4,14 +4,17 @@ the step-up was not consumed, the user has a password identity whose hash can be
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from tests.support.domain_kit import CLIENT, PASSWORD, REQUEST, Kit, build_kit
+from tests.support.fakes import FakeChangeCounts
 from twofactor.domain.alerts import LocaleRequest
+from twofactor.domain.change_budget import ChangeBudget
 from twofactor.domain.guard import SecurityChangeGuard, SecurityChangeRequest
-from twofactor.domain.throttle import Budget, Throttle
+from twofactor.domain.throttle import Budget
 from twofactor.errors import (
     DatabaseFailure,
     HashFailure,
@@ -32,7 +35,7 @@ def kit() -> Kit:
 
 @pytest.fixture
 def guard(kit: Kit) -> SecurityChangeGuard:
-    budget = Throttle(kit.attempts, kit.clock, BUDGET, TooManyRequests)
+    budget = ChangeBudget(FakeChangeCounts(kit.principals), kit.principals, kit.clock, BUDGET)
     return SecurityChangeGuard(kit.principals, kit.passwords, budget)
 
 
@@ -71,7 +74,8 @@ def test_check_gives_the_user_a_step_up_of_the_same_session_was_issued_for(
 
     principal = guard.check(change(access, kit.services.tokens.verify_step_up(issued.token)))
 
-    assert principal == kit.principals.records[user_id].principal
+    # As read, before this request's unit of the budget was counted.
+    assert principal == replace(kit.principals.records[user_id].principal, security_changes=None)
 
 
 def test_check_refuses_a_step_up_of_another_user_before_loading_the_principal(
@@ -232,7 +236,8 @@ def test_a_security_change_request_carries_the_language_it_asks_for(kit: Kit) ->
 
 
 def budget_count(kit: Kit, user_id: str) -> int:
-    return kit.attempts.windows.get(f"security-changes:{user_id}", (0, None))[0]
+    counted = kit.principals.records[user_id].principal.security_changes
+    return 0 if counted is None else counted.count
 
 
 def test_check_counts_each_request_on_the_users_budget_and_refuses_beyond_it(

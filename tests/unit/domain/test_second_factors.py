@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from tests.support.domain_kit import CLIENT, REQUEST, Kit, build_kit, over_principals, user_with
-from tests.support.fakes import FakePrincipals
+from tests.support.fakes import START, FakeChangeCounts, FakePrincipals
 from twofactor.domain.alerts import AlertKind, QueuedAlert, SecurityEvent
 from twofactor.domain.guard import SecurityChangeRequest
-from twofactor.domain.model import Principal, TwoFactorMethod
+from twofactor.domain.model import ChangeCount, Principal, TwoFactorMethod
 from twofactor.domain.outbox import DeliveryStatus
 from twofactor.domain.second_factors import MAX_ATTEMPTS
 from twofactor.domain.throttle import Budget
@@ -91,11 +91,14 @@ class InterferingPrincipals(FakePrincipals):
         event: SecurityEvent,
         alert: QueuedAlert | None,
         now: datetime,
+        counted: ChangeCount | None = None,
     ) -> Principal | None:
         self.writes += 1
         if self.writes <= self._times:
             self._interfere(self, principal.id)
-        return super().remove_method(principal, method, event=event, alert=alert, now=now)
+        return super().remove_method(
+            principal, method, event=event, alert=alert, now=now, counted=counted
+        )
 
 
 # 200 -----------------------------------------------------------------------------------------
@@ -180,7 +183,6 @@ def test_disable_spends_one_unit_of_the_budget_only_for_a_change() -> None:
     kit = new_kit()
     user_id = user_with(kit, TOTP, EMAIL)
     access = sign_in(kit, user_id)
-    key = f"security-changes:{user_id}"
 
     kit.services.second_factors.disable(TOTP, change_request(kit, access))
     with pytest.raises(CannotDisableOnlyTwoFactorMethod):
@@ -188,7 +190,9 @@ def test_disable_spends_one_unit_of_the_budget_only_for_a_change() -> None:
     with pytest.raises(TwoFactorMethodAlreadyDisabled):
         kit.services.second_factors.disable(TOTP, change_request(kit, access))
 
-    assert kit.attempts.windows[key][0] == 1
+    counted = stored(kit, user_id).security_changes
+    assert counted is not None
+    assert counted.count == 1
 
 
 def test_disable_beyond_the_budget_is_refused_and_changes_nothing() -> None:
@@ -415,6 +419,23 @@ def test_an_unrelated_write_behind_the_flow_is_retried_and_the_change_applied_on
     assert len(kit.principals.records[user_id].events) == 1
     assert len(kit.principals.records[user_id].outbox) == 1
     assert len(kit.mail.alerts) == 1
+
+
+def test_a_change_counted_behind_the_flow_is_retried_and_both_are_counted() -> None:
+    def spend_another_unit(principals: FakePrincipals, principal_id: str) -> None:
+        FakeChangeCounts(principals).count(principal_id, 20, timedelta(hours=1), START)
+
+    principals = InterferingPrincipals(spend_another_unit, times=1)
+    kit = kit_over(principals)
+    user_id = user_with(kit, TOTP, EMAIL)
+
+    after = kit.services.second_factors.disable(TOTP, change_request(kit, sign_in(kit, user_id)))
+
+    assert principals.writes == 2
+    assert after.methods == (EMAIL,)
+    counted = stored(kit, user_id).security_changes
+    assert counted is not None
+    assert counted.count == 2  # the other request's unit and this change's, neither lost
 
 
 def test_a_principal_that_keeps_changing_ends_in_database_failure_after_max_attempts() -> None:
