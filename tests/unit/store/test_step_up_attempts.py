@@ -128,7 +128,12 @@ def test_a_reservation_for_no_principal_counts_nothing(
 
 @pytest.mark.parametrize(
     "stored",
-    ["garbage", {"failures": "x", "failuresEnd": START}, {"failures": 1, "failuresEnd": 5}],
+    [
+        "garbage",
+        {"failures": "x", "failuresEnd": START},
+        {"failures": 1, "failuresEnd": 5},
+        {"failures": 1, "failuresEnd": START, "blockedUntil": "soon"},
+    ],
 )
 def test_counts_of_another_shape_read_as_none_and_start_afresh(
     store: StepUpAttemptStore,
