@@ -8,15 +8,17 @@ Every kind has its own explicit type in the JOSE header (``MEDIA_TYPES``) as wel
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from twofactor import errors
 from twofactor.clock import Clock
 from twofactor.security.keys import NamedKey
 from twofactor.security.token_codec import Expired, Rejected, TokenCodec
+from twofactor.security.verified_tokens import VerifiedTokens
 
 
 class TokenType(StrEnum):
@@ -107,10 +109,20 @@ _FAILURES = {
 TWO_FACTOR_TOKEN_TTL = 300
 TOTP_SETUP_TOKEN_TTL = 600
 
+_Claims = TypeVar("_Claims")
+#: Builds a kind's claims from the envelope's claims and expiry (see ``_access_claims`` below).
+_Builder = Callable[[dict[str, Any], datetime], _Claims]
+
 
 class TokenService:
     """Issues and verifies tokens. Verification never touches the network: it is safe to run on
-    the event loop (Connexion runs security functions there)."""
+    the event loop (Connexion runs security functions there).
+
+    Successful verifications are remembered (``verified_tokens``), so a token presented again
+    within its lifetime is not checked again; it still expires at its ``exp``. The memory lives
+    in this instance, which is built once per process from the configured keys: a restart with
+    other keys, issuer or audiences starts with an empty one.
+    """
 
     def __init__(
         self,
@@ -122,9 +134,11 @@ class TokenService:
         access_ttl: int,
         refresh_ttl: int,
         step_up_ttl: int,
+        verified_tokens: VerifiedTokens | None = None,
     ) -> None:
         self._codec = TokenCodec(keys, clock, issuer=issuer, audiences=audiences)
         self._clock = clock
+        self._verified_tokens = VerifiedTokens() if verified_tokens is None else verified_tokens
         self.lifetimes = {
             TokenType.ACCESS: access_ttl,
             TokenType.REFRESH: refresh_ttl,
@@ -172,64 +186,94 @@ class TokenService:
     # Verifying -----------------------------------------------------------------------------
 
     def verify_access(self, token: str) -> AccessClaims:
-        claims, expires_at = self._verify(token, TokenType.ACCESS)
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-            raise errors.AccessTokenInvalid()
-        return AccessClaims(
-            sub=claims["sub"],
-            sid=_text_claim(claims, "sid", errors.AccessTokenInvalid),
-            jti=claims["jti"],
-            roles=tuple(roles),
-            expires_at=expires_at,
-        )
+        return self._verified(token, TokenType.ACCESS, _access_claims)
 
     def verify_refresh(self, token: str) -> RefreshClaims:
-        claims, expires_at = self._verify(token, TokenType.REFRESH)
-        return RefreshClaims(
-            sub=claims["sub"],
-            sid=_text_claim(claims, "sid", errors.RefreshTokenInvalid),
-            jti=claims["jti"],
-            expires_at=expires_at,
-        )
+        return self._verified(token, TokenType.REFRESH, _refresh_claims)
 
     def verify_step_up(self, token: str) -> StepUpClaims:
-        claims, expires_at = self._verify(token, TokenType.STEP_UP)
-        amr, generation = claims.get("amr"), claims.get("gen")
-        if not isinstance(amr, list) or not all(isinstance(item, str) for item in amr):
-            raise errors.StepUpTokenInvalid()
-        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
-            raise errors.StepUpTokenInvalid()
-        return StepUpClaims(
-            sub=claims["sub"],
-            sid=_text_claim(claims, "sid", errors.StepUpTokenInvalid),
-            jti=claims["jti"],
-            amr=tuple(amr),
-            generation=generation,
-            expires_at=expires_at,
-        )
+        return self._verified(token, TokenType.STEP_UP, _step_up_claims)
 
     def verify_two_factor(self, token: str) -> TwoFactorClaims:
-        claims, expires_at = self._verify(token, TokenType.TWO_FACTOR)
-        return TwoFactorClaims(sub=claims["sub"], jti=claims["jti"], expires_at=expires_at)
+        return self._verified(token, TokenType.TWO_FACTOR, _two_factor_claims)
 
     def verify_totp_setup(self, token: str) -> TotpSetupClaims:
-        claims, expires_at = self._verify(token, TokenType.TOTP_SETUP)
-        return TotpSetupClaims(
-            sub=claims["sub"],
-            jti=claims["jti"],
-            sealed=_text_claim(claims, "setup", errors.InvalidTotpSetupToken),
-            expires_at=expires_at,
-        )
+        return self._verified(token, TokenType.TOTP_SETUP, _totp_setup_claims)
 
-    def _verify(self, token: str, expected: TokenType) -> tuple[dict[str, Any], datetime]:
+    def _verified(self, token: str, expected: TokenType, build: _Builder[_Claims]) -> _Claims:
+        remembered = self._verified_tokens.get(expected, token, self._clock.now())
+        if remembered is not None:
+            # Each kind has one builder, so what is remembered for this kind is what it built.
+            return cast(_Claims, remembered)
         failures = _FAILURES[expected]
         try:
-            return self._codec.decode(token, MEDIA_TYPES[expected], expected.value)
+            claims, expires_at = self._codec.decode(token, MEDIA_TYPES[expected], expected.value)
         except Rejected:
             raise failures.invalid() from None
         except Expired:
             raise failures.expired() from None
+        built = build(claims, expires_at)
+        # Read after the codec's own reading: every time check it made holds from here on.
+        checked_at = self._clock.now()
+        self._verified_tokens.remember(
+            expected, token, built, checked_at=checked_at, expires_at=expires_at
+        )
+        return built
+
+
+# The claims of each kind beyond the envelope, checked once the codec accepted the token. Each
+# raises the kind's ``*_INVALID`` error for a malformed claim.
+
+
+def _access_claims(claims: dict[str, Any], expires_at: datetime) -> AccessClaims:
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise errors.AccessTokenInvalid()
+    return AccessClaims(
+        sub=claims["sub"],
+        sid=_text_claim(claims, "sid", errors.AccessTokenInvalid),
+        jti=claims["jti"],
+        roles=tuple(roles),
+        expires_at=expires_at,
+    )
+
+
+def _refresh_claims(claims: dict[str, Any], expires_at: datetime) -> RefreshClaims:
+    return RefreshClaims(
+        sub=claims["sub"],
+        sid=_text_claim(claims, "sid", errors.RefreshTokenInvalid),
+        jti=claims["jti"],
+        expires_at=expires_at,
+    )
+
+
+def _step_up_claims(claims: dict[str, Any], expires_at: datetime) -> StepUpClaims:
+    amr, generation = claims.get("amr"), claims.get("gen")
+    if not isinstance(amr, list) or not all(isinstance(item, str) for item in amr):
+        raise errors.StepUpTokenInvalid()
+    if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+        raise errors.StepUpTokenInvalid()
+    return StepUpClaims(
+        sub=claims["sub"],
+        sid=_text_claim(claims, "sid", errors.StepUpTokenInvalid),
+        jti=claims["jti"],
+        amr=tuple(amr),
+        generation=generation,
+        expires_at=expires_at,
+    )
+
+
+def _two_factor_claims(claims: dict[str, Any], expires_at: datetime) -> TwoFactorClaims:
+    return TwoFactorClaims(sub=claims["sub"], jti=claims["jti"], expires_at=expires_at)
+
+
+def _totp_setup_claims(claims: dict[str, Any], expires_at: datetime) -> TotpSetupClaims:
+    return TotpSetupClaims(
+        sub=claims["sub"],
+        jti=claims["jti"],
+        sealed=_text_claim(claims, "setup", errors.InvalidTotpSetupToken),
+        expires_at=expires_at,
+    )
 
 
 def _text_claim(claims: dict[str, Any], name: str, invalid: type[errors.ServiceError]) -> str:

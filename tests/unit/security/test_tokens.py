@@ -17,6 +17,7 @@ from twofactor import errors
 from twofactor.security.keys import NamedKey
 from twofactor.security.token_codec import CLOCK_SKEW
 from twofactor.security.tokens import MEDIA_TYPES, TokenService, TokenType
+from twofactor.security.verified_tokens import VerifiedTokens
 
 SUB = "65f0c0ffee0000000000abcd"
 OTHER_SUB = "65f0c0ffee0000000000ffff"
@@ -49,6 +50,7 @@ def make_service(
     *,
     issuer: str = ISSUER,
     audiences: tuple[str, ...] = AUDIENCES,
+    verified_tokens: VerifiedTokens | None = None,
     **ttls: int,
 ) -> TokenService:
     return TokenService(
@@ -59,6 +61,7 @@ def make_service(
         access_ttl=ttls.get("access_ttl", 900),
         refresh_ttl=ttls.get("refresh_ttl", 30 * 24 * 3600),
         step_up_ttl=ttls.get("step_up_ttl", 300),
+        verified_tokens=verified_tokens,
     )
 
 
@@ -760,3 +763,151 @@ def test_a_service_without_the_old_key_rejects_its_tokens(kind: Kind, clock: Man
     token = kind.issue(make_service((old,), clock))
     with pytest.raises(kind.invalid):
         kind.verify(make_service((new,), clock), token)
+
+
+# Remembered verifications -------------------------------------------------------------------
+# A token verified once is answered from memory when presented again (``verified_tokens``); it
+# must answer exactly as a full verification would.
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_token_presented_again_is_answered_with_the_claims_of_its_first_verification(
+    kind: Kind, key: NamedKey, clock: ManualClock
+) -> None:
+    memory = VerifiedTokens()
+    service = make_service((key,), clock, verified_tokens=memory)
+    token = kind.issue(service)
+    first = kind.verify(service, token)
+    assert len(memory) == 1
+    again = kind.verify(service, token)
+    assert again is first
+    # The same claims a service that never saw the token finds.
+    assert again == kind.verify(make_service((key,), clock), token)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_remembered_token_is_valid_until_one_second_before_its_exp(
+    kind: Kind, service: TokenService, clock: ManualClock
+) -> None:
+    token = kind.issue(service)
+    first = kind.verify(service, token)
+    clock.advance(service.lifetimes[kind.name] - 1)
+    assert kind.verify(service, token) is first
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_remembered_token_expires_at_its_exp(
+    kind: Kind, service: TokenService, clock: ManualClock
+) -> None:
+    token = kind.issue(service)
+    assert kind.verify(service, token) is not None
+    clock.current = clock.current.replace(microsecond=0) + timedelta(
+        seconds=service.lifetimes[kind.name]
+    )
+    with pytest.raises(kind.expired):
+        kind.verify(service, token)
+    clock.advance(365 * 24 * 3600)
+    with pytest.raises(kind.expired):
+        kind.verify(service, token)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_refused_token_is_checked_again_when_presented_again(
+    kind: Kind, key: NamedKey, clock: ManualClock
+) -> None:
+    # Issued by a server whose clock runs ahead beyond the tolerated skew: refused now, valid
+    # once this clock catches up. A remembered refusal would refuse it for ever.
+    memory = VerifiedTokens()
+    service = make_service((key,), clock, verified_tokens=memory)
+    issuer_clock = ManualClock(START + timedelta(seconds=CLOCK_SKEW + 1))
+    token = kind.issue(make_service((key,), issuer_clock))
+    with pytest.raises(kind.invalid):
+        kind.verify(service, token)
+    with pytest.raises(kind.invalid):
+        kind.verify(service, token)
+    clock.advance(2)
+    assert kind.verify(service, token) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_an_invalid_token_is_never_remembered(
+    kind: Kind, key: NamedKey, clock: ManualClock
+) -> None:
+    memory = VerifiedTokens()
+    service = make_service((key,), clock, verified_tokens=memory)
+    forged = craft(kind, NamedKey(key.key_id, secrets.token_bytes(32)), clock)
+    malformed = craft(kind, key, clock, changes={"sub": "not-a-principal"})
+    expired = craft(kind, key, clock, changes={"exp": int(clock.now().timestamp()) - 1})
+    for token, error in [
+        (forged, kind.invalid),
+        (malformed, kind.invalid),
+        (expired, kind.expired),
+        ("not-a-jwt", kind.invalid),
+    ]:
+        for _ in range(2):
+            with pytest.raises(error):
+                kind.verify(service, token)
+    assert len(memory) == 0
+
+
+def test_a_token_with_malformed_kind_claims_is_never_remembered(
+    key: NamedKey, clock: ManualClock
+) -> None:
+    # The envelope is valid; only the step-up token's own claims are not.
+    memory = VerifiedTokens()
+    service = make_service((key,), clock, verified_tokens=memory)
+    token = craft(STEP_UP, key, clock, changes={"gen": -1})
+    for _ in range(2):
+        with pytest.raises(errors.StepUpTokenInvalid):
+            service.verify_step_up(token)
+    assert len(memory) == 0
+
+
+@pytest.mark.parametrize(("remembered", "presented_as"), OTHER_KIND_PAIRS, ids=OTHER_KIND_IDS)
+def test_a_token_remembered_as_its_kind_is_still_invalid_as_another_kind(
+    remembered: Kind, presented_as: Kind, service: TokenService
+) -> None:
+    token = remembered.issue(service)
+    assert remembered.verify(service, token) is not None
+    with pytest.raises(presented_as.invalid):
+        presented_as.verify(service, token)
+    assert remembered.verify(service, token) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_remembered_token_is_checked_in_full_when_the_clock_is_set_back(
+    kind: Kind, key: NamedKey, clock: ManualClock
+) -> None:
+    # Issued by a server whose clock runs ahead by exactly the tolerated skew: valid here now,
+    # refused if this clock is set back a second, as a service that never saw it refuses it.
+    service = make_service((key,), clock)
+    issuer_clock = ManualClock(START.replace(microsecond=0) + timedelta(seconds=CLOCK_SKEW))
+    token = kind.issue(make_service((key,), issuer_clock))
+    assert kind.verify(service, token) is not None
+    clock.current = START.replace(microsecond=0) - timedelta(seconds=1)
+    with pytest.raises(kind.invalid):
+        kind.verify(make_service((key,), clock), token)
+    with pytest.raises(kind.invalid):
+        kind.verify(service, token)
+
+
+def test_the_remembered_tokens_stay_within_the_memorys_capacity(
+    key: NamedKey, clock: ManualClock
+) -> None:
+    memory = VerifiedTokens(capacity=4)
+    service = make_service((key,), clock, verified_tokens=memory)
+    tokens = [service.issue_access(SUB, f"session-{n}", ("user",)).token for n in range(20)]
+    for token in tokens:
+        assert service.verify_access(token).sub == SUB
+        assert len(memory) <= 4
+    assert len(memory) == 4
+    # Forgotten tokens still verify, in full.
+    assert [service.verify_access(token).sid for token in tokens] == [
+        f"session-{n}" for n in range(20)
+    ]
+    assert len(memory) == 4
+
+
+def test_a_service_remembers_verified_tokens_by_default(service: TokenService) -> None:
+    token = service.issue_access(SUB, SID, ("user",)).token
+    assert service.verify_access(token) is service.verify_access(token)
