@@ -270,3 +270,35 @@ def test_behind_a_trusted_proxy_the_forwarded_client_address_keys_the_budget(
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert_throttled(again, "TOO_MANY_REQUESTS", HOUR)
+
+
+def test_a_burst_of_step_up_guesses_across_workers_checks_no_more_passwords_than_the_budget(
+    base_settings: Settings,
+) -> None:
+    budget = Budget(5, timedelta(minutes=15))
+    with (
+        serving(base_settings, 2, throttle_step_up_per_user=budget) as url,
+        ThreadPoolExecutor(max_workers=12) as pool,
+    ):
+        email = registration()["email"]
+        assert httpx2.post(url + "/auth/register", json=registration(email)).status_code == 201
+        signed_in = httpx2.post(url + "/auth/login", json={"email": email, "password": PASSWORD})
+        access = bearer(signed_in.json()["accessToken"])
+
+        def step_up(password: str) -> httpx2.Response:
+            # A connection each, so that both workers take some of the burst.
+            with httpx2.Client(timeout=60) as client:
+                return client.post(
+                    url + "/auth/step-up", json={"password": password}, headers=access
+                )
+
+        burst = list(pool.map(step_up, ["not the password"] * 12))
+        afterwards = step_up(PASSWORD)
+
+    # Every attempt is counted before its password is checked, so the burst cannot get more
+    # guesses checked than the budget, however its requests interleave.
+    assert sorted(r.status_code for r in burst) == [401] * budget.limit + [429] * 7
+    for response in burst:
+        if response.status_code == 429:
+            assert_throttled(response, "TOO_MANY_ATTEMPTS", budget.window)
+    assert_throttled(afterwards, "TOO_MANY_ATTEMPTS", budget.window)
