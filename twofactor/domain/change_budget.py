@@ -14,14 +14,13 @@ principal document, which lets it be spent in one of two ways:
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from twofactor.clock import Clock
 from twofactor.domain.metrics import NO_METRICS, Metrics
 from twofactor.domain.model import ChangeCount, Principal
 from twofactor.domain.ports import PrincipalRepository, SecurityChangeCounter
-from twofactor.domain.throttle import Budget
+from twofactor.domain.throttle import Budget, retry_after
 from twofactor.errors import TooManyRequests, UserNotFound
 
 BUDGET_NAME = "security-changes"
@@ -70,5 +69,4 @@ class ChangeBudget:
 
     def _refusal(self, until: datetime | None, now: datetime) -> TooManyRequests:
         self._metrics.throttled(BUDGET_NAME)
-        seconds = (until - now).total_seconds() if until is not None else 1
-        return TooManyRequests(retry_after=max(1, math.ceil(seconds)))
+        return TooManyRequests(retry_after=retry_after(until, now))

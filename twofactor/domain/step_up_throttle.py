@@ -20,7 +20,6 @@ the reservation).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +27,7 @@ from twofactor.clock import Clock
 from twofactor.domain.metrics import NO_METRICS, Metrics
 from twofactor.domain.model import Principal
 from twofactor.domain.ports import PrincipalRepository, StepUpAttemptCounter
-from twofactor.domain.throttle import Budget
+from twofactor.domain.throttle import Budget, retry_after
 from twofactor.errors import TooManyAttempts, UserNotFound
 
 #: How long a counted attempt holds before its outcome is known: an argon2id check takes well
@@ -87,6 +86,5 @@ class StepUpThrottle:
             raise UserNotFound()
         attempts = current.step_up_attempts
         until = attempts.blocked_until if attempts is not None else None
-        seconds = (until - now).total_seconds() if until is not None else 1
         self._metrics.throttled(BUDGET_NAME)
-        return TooManyAttempts(retry_after=max(1, math.ceil(seconds)))
+        return TooManyAttempts(retry_after=retry_after(until, now))

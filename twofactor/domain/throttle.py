@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from twofactor.clock import Clock
 from twofactor.domain.metrics import NO_METRICS, Metrics, budget_of
@@ -32,6 +32,14 @@ class Budget:
     def __post_init__(self) -> None:
         if self.limit < 1 or self.window < timedelta(seconds=1):
             raise ValueError("a budget allows at least one attempt in at least one second")
+
+
+def retry_after(until: datetime | None, now: datetime) -> int:
+    """The ``Retry-After`` of a refusal blocked until ``until``: whole seconds, at least one (one
+    when the end is unknown, such as a block that ended meanwhile)."""
+    if until is None:
+        return 1
+    return max(1, math.ceil((until - now).total_seconds()))
 
 
 class Throttle:
@@ -75,7 +83,7 @@ class Throttle:
         now = self._clock.now()
         _, ends = self._counter.failures(key, now, self._budget.window)
         self._metrics.throttled(budget_of(key))
-        return self._refusal(retry_after=max(1, math.ceil((ends - now).total_seconds())))
+        return self._refusal(retry_after=retry_after(ends, now))
 
     def counted(self, key: str) -> int:
         """The attempts counted on ``key`` in its current window."""

@@ -21,6 +21,7 @@ from pymongo.collection import Collection
 
 from twofactor.domain.model import ChangeCount
 from twofactor.errors import InvalidUserDocument
+from twofactor.store.count_windows import still_counting
 from twofactor.store.database import Document, database_errors
 
 FIELD = "securityChanges"
@@ -36,13 +37,7 @@ class ChangeCountStore:
     def count(self, principal_id: str, limit: int, window: timedelta, now: datetime) -> bool:
         """One conditional update: it matches unless the user is blocked, and its pipeline
         counts (a window that is over, or a value of another shape, opens a new one at 1)."""
-        is_open = {
-            "$and": [
-                {"$eq": [{"$type": f"${_END}"}, "date"]},
-                {"$gt": [f"${_END}", now]},
-                {"$in": [{"$type": f"${_COUNT}"}, ["int", "long"]]},
-            ]
-        }
+        is_open = still_counting(_END, _COUNT, now)
         count = {"$cond": [is_open, {"$add": [f"${_COUNT}", 1]}, 1]}
         window_end = {"$cond": [is_open, f"${_END}", now + window]}
         update: list[Document] = [

@@ -27,6 +27,7 @@ from bson import ObjectId
 from pymongo.collection import Collection
 
 from twofactor.domain.model import StepUpAttempts
+from twofactor.store.count_windows import still_counting
 from twofactor.store.database import Document, database_errors
 
 FIELD = "stepUpAttempts"
@@ -42,8 +43,7 @@ class StepUpAttemptStore:
     def reserve(self, principal_id: str, limit: int, lease: timedelta, now: datetime) -> bool:
         """Count one attempt for ``lease`` unless the user is blocked; ``False`` when nothing was
         counted (blocked, or no such principal)."""
-        failures_open = _is_open("failuresEnd", "failures", now)
-        lease_open = _is_open("leaseEnd", "leased", now)
+        failures_open, lease_open = _counting(now)
         update: list[Document] = [
             _counts(
                 failures={"$cond": [failures_open, _field("failures"), 0]},
@@ -62,8 +62,7 @@ class StepUpAttemptStore:
     def fail(self, principal_id: str, limit: int, window: timedelta, now: datetime) -> None:
         """The reserved attempt was a wrong password: it moves from the lease to the failures,
         which hold it until the window (opened by the first failure) ends."""
-        failures_open = _is_open("failuresEnd", "failures", now)
-        lease_open = _is_open("leaseEnd", "leased", now)
+        failures_open, lease_open = _counting(now)
         update: list[Document] = [
             _counts(
                 failures={"$cond": [failures_open, {"$add": [_field("failures"), 1]}, 1]},
@@ -109,20 +108,16 @@ def step_up_attempts_from(document: Mapping[str, Any]) -> StepUpAttempts | None:
     return StepUpAttempts(failures=failures, failures_end=ends, blocked_until=blocked)
 
 
+def _counting(now: datetime) -> tuple[Document, Document]:
+    """Whether the failures, and the lease, still count at ``now``."""
+    return (
+        still_counting(f"{FIELD}.failuresEnd", f"{FIELD}.failures", now),
+        still_counting(f"{FIELD}.leaseEnd", f"{FIELD}.leased", now),
+    )
+
+
 def _field(name: str) -> str:
     return f"${FIELD}.{name}"
-
-
-def _is_open(end: str, count: str, now: datetime) -> Document:
-    """The count holds: an end date still ahead and an integer count (anything else, a missing
-    sub-document included, starts afresh)."""
-    return {
-        "$and": [
-            {"$eq": [{"$type": _field(end)}, "date"]},
-            {"$gt": [_field(end), now]},
-            {"$in": [{"$type": _field(count)}, ["int", "long"]]},
-        ]
-    }
 
 
 def _counts(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support.fakes import FakeAttemptCounter, FrozenClock
-from twofactor.domain.throttle import Budget, Throttle
+from twofactor.domain.throttle import Budget, Throttle, retry_after
 from twofactor.errors import DatabaseFailure, TooManyAttempts, TooManyRequests
 
 MAX_FAILURES = 5
@@ -87,6 +87,14 @@ def test_retry_after_rounds_a_partial_second_up(throttle: Throttle, clock: Froze
         throttle.reserve(KEY)
 
     assert refused.value.retry_after == 1
+
+
+def test_retry_after_of_a_block_that_ended_or_is_unknown_is_one_second() -> None:
+    now = FrozenClock().now()
+
+    assert retry_after(None, now) == 1
+    assert retry_after(now - timedelta(seconds=5), now) == 1
+    assert retry_after(now + timedelta(seconds=2.1), now) == 3
 
 
 def test_refused_attempts_do_not_move_the_end_of_the_window(
