@@ -35,9 +35,7 @@ def budget(kit: Kit, metrics: RecordingMetrics) -> ChangeBudget:
 
 
 def read(kit: Kit, user_id: str) -> Principal:
-    principal = kit.principals.get(user_id)
-    assert principal is not None
-    return principal
+    return kit.services.accounts.require(user_id)
 
 
 def test_spending_beyond_the_budget_is_refused_until_the_window_ends(

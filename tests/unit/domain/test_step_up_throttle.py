@@ -35,9 +35,7 @@ def throttle(kit: Kit, metrics: RecordingMetrics) -> StepUpThrottle:
 
 
 def read(kit: Kit, user_id: str) -> Principal:
-    principal = kit.principals.get(user_id)
-    assert principal is not None
-    return principal
+    return kit.services.accounts.require(user_id)
 
 
 def fail_once(kit: Kit, throttle: StepUpThrottle, user_id: str) -> None:
