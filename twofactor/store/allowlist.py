@@ -47,10 +47,10 @@ class AllowlistStore:
         try:
             # By ``_id`` alone, the owner compared here: the same answer (the ``jti`` is unique),
             # but SecantusDB serves a filter of several fields about 0.3 ms slower than one
-            # on ``_id``, and this read is on every authenticated request.
-            document = self._collection.find_one(
-                {"_id": jti}, projection={"principalId": 1, "sessionId": 1, "device": 1}
-            )
+            # on ``_id``, and this read is on every authenticated request. Read whole, for the
+            # same reason: an entry is five small fields, and SecantusDB spends longer applying
+            # a projection (~10 % of its read) than sending the one field it would leave out.
+            document = self._collection.find_one({"_id": jti})
         except PyMongoError as error:
             raise AllowlistReadingFailure() from error
         if (
