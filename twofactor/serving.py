@@ -26,17 +26,20 @@ import asyncio
 import logging
 import shutil
 import signal
+import socket
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
+from twofactor import listeners
 from twofactor.config import ConfigError, Settings, export_to_environment
 
 logger = logging.getLogger("twofactor.serving")
@@ -111,13 +114,31 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             factory=True,
             workers=workers,
         )
-        supervisor = _Supervisor(config, sockets=[config.bind_socket()])
-        supervisor.run()
+        with ExitStack() as held:
+            try:
+                sockets = _worker_sockets(config, held)
+            except OSError as error:
+                logger.error("cannot listen on %s:%d: %s", host, port, error.strerror)
+                return STARTUP_FAILURE
+            supervisor = _Supervisor(config, sockets=sockets)
+            supervisor.run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     if supervisor.stopped_by is not None:
         raise StopRequested(supervisor.stopped_by)
     return STARTUP_FAILURE  # the supervisor gives up when a worker cannot start
+
+
+def _worker_sockets(config: uvicorn.Config, held: ExitStack) -> list[socket.socket]:
+    """What the supervisor hands each worker: a socket of its own on Linux (``listeners``), the
+    one shared socket elsewhere. ``OSError`` when the address is taken."""
+    if not listeners.SPREADS_CONNECTIONS:  # pragma: no cover - Linux runs the tests
+        return [config.bind_socket()]
+    reserved = held.enter_context(listeners.reserve(config.host, config.port))
+    logger.info("listening on %s:%d, one socket per worker", *reserved.getsockname()[:2])
+    # The supervisor only passes the list on to each worker it starts; unpickled there, the
+    # stand-in is the worker's socket.
+    return [cast(socket.socket, listeners.WorkerListener(reserved))]
 
 
 def _require_database(settings: Settings) -> None:
