@@ -1,19 +1,24 @@
 """The Connexion floor: a one-path Connexion 3.3 AsyncApp, served the way the service is.
 
 What any service on this stack cannot beat on this machine: the same framework, the same
-uvicorn options as ``twofactor serve`` (no access log, no log config, N worker processes), one
-``GET /api/health`` answered by a plain function, like the service's own health handler.
+uvicorn options as ``twofactor serve`` (no access log, no log config, N worker processes, each
+listening on a socket of its own: ``twofactor.listeners``), one ``GET /api/health`` answered by a
+plain function, like the service's own health handler.
 Run as ``python -m bench.floor --port P --workers N``.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from connexion import AsyncApp
+from uvicorn.supervisors import Multiprocess
+
+from twofactor import listeners
 
 
 def health() -> dict[str, str]:
@@ -40,7 +45,14 @@ def main() -> int:
     if arguments.workers <= 1:
         uvicorn.run(create_app(), **options)
     else:
-        uvicorn.run("bench.floor:create_app", factory=True, workers=arguments.workers, **options)
+        # As ``twofactor serve`` does: without it, the connections the benchmark opens at once
+        # may all go to one worker, and the floor at N workers would be the floor at one.
+        config = uvicorn.Config(
+            "bench.floor:create_app", factory=True, workers=arguments.workers, **options
+        )
+        with listeners.reserve(config.host, config.port) as reserved:
+            stand_in = cast(socket.socket, listeners.WorkerListener(reserved))
+            Multiprocess(config, sockets=[stand_in]).run()
     return 0
 
 
