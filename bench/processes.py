@@ -18,6 +18,7 @@ from typing import IO
 import httpx2
 
 from tests.support.secantus import free_port
+from tests.support.sockets import all_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,8 +86,10 @@ class FloorProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if httpx2.get(self.url + "/api/health", timeout=1).status_code == 200:
+                answers = httpx2.get(self.url + "/api/health", timeout=1).status_code == 200
+                if answers and all_listening(self.port, workers):
                     return
+                time.sleep(0.1)
             except httpx2.TransportError:
                 time.sleep(0.1)
         self.stop()

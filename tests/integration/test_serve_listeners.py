@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.served import Served, environment_for
+from tests.support.sockets import ESTABLISHED, LISTEN, socket_inodes_of, sockets_on
 from twofactor import listeners
 from twofactor.config import Settings
 
@@ -22,31 +23,6 @@ pytestmark = pytest.mark.skipif(
 
 WORKERS = 2
 CONNECTIONS = 16
-#: ``st`` of /proc/net/tcp: a listening socket, an established connection.
-LISTEN, ESTABLISHED = "0A", "01"
-
-
-def sockets_on(port: int, state: str) -> set[int]:
-    """The inodes of the IPv4 TCP sockets whose local port is ``port``, in ``state``."""
-    found = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].rsplit(":", 1)[1], 16)
-        if local_port == port and fields[3] == state:
-            found.add(int(fields[9]))
-    return found
-
-
-def socket_inodes_of(pid: int) -> set[int]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().name
-        except FileNotFoundError:  # pragma: no cover - closed while listed
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[len("socket:[") : -1]))
-    return inodes
 
 
 @pytest.fixture(scope="module")

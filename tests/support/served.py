@@ -19,6 +19,7 @@ import httpx
 
 from tests.support import responses_seen
 from tests.support.secantus import free_port
+from tests.support.sockets import all_listening
 from twofactor.config import Settings, settings_to_environ
 
 SERVE = [sys.executable, "-m", "twofactor", "serve"]
@@ -93,14 +94,14 @@ class Served:
 
     def wait_ready(self, timeout: float = 60, workers: int = 1) -> Served:
         """Until ``/api/ready`` answers 200 (the database reachable) and ``workers`` processes
-        have started, or fail with the log."""
+        have started and listen, or fail with the log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log_text()
             started = self.log_text().count("Application startup complete.")
             try:
                 ready = httpx.get(self.url + "/ready", timeout=2).status_code == 200
-                if ready and started >= workers:
+                if ready and started >= workers and all_listening(self.port, workers):
                     return self
             except httpx.TransportError:
                 pass
