@@ -10,9 +10,8 @@ Run as ``python -m bench.floor --port P --workers N``.
 from __future__ import annotations
 
 import argparse
-import socket
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 from connexion import AsyncApp
@@ -51,8 +50,7 @@ def main() -> int:
             "bench.floor:create_app", factory=True, workers=arguments.workers, **options
         )
         with listeners.reserve(config.host, config.port) as reserved:
-            stand_in = cast(socket.socket, listeners.WorkerListener(reserved))
-            Multiprocess(config, sockets=[stand_in]).run()
+            Multiprocess(config, sockets=listeners.for_each_worker(reserved)).run()
     return 0
 
 

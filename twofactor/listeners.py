@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import cast
 
 #: Where the kernel spreads connections over the sockets sharing a port (not macOS or BSD).
 SPREADS_CONNECTIONS = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
@@ -63,3 +64,9 @@ class WorkerListener:
 
     def __reduce__(self) -> tuple[object, tuple[int, tuple[str, int]]]:
         return bound_socket, (self.family, self.address)
+
+
+def for_each_worker(reserved: socket.socket) -> list[socket.socket]:
+    """The sockets to give uvicorn's supervisor, which passes them on to each worker it starts:
+    one ``WorkerListener``, typed as the socket it becomes there."""
+    return [cast(socket.socket, WorkerListener(reserved))]

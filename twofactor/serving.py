@@ -32,7 +32,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -136,9 +136,7 @@ def _worker_sockets(config: uvicorn.Config, held: ExitStack) -> list[socket.sock
         return [config.bind_socket()]
     reserved = held.enter_context(listeners.reserve(config.host, config.port))
     logger.info("listening on %s:%d, one socket per worker", *reserved.getsockname()[:2])
-    # The supervisor only passes the list on to each worker it starts; unpickled there, the
-    # stand-in is the worker's socket.
-    return [cast(socket.socket, listeners.WorkerListener(reserved))]
+    return listeners.for_each_worker(reserved)
 
 
 def _require_database(settings: Settings) -> None:

@@ -25,8 +25,9 @@ def reserved() -> Iterator[socket.socket]:
 
 def worker_socket(reserved: socket.socket) -> socket.socket:
     """What a worker gets: the stand-in, pickled in the supervisor and unpickled in the worker."""
+    [stand_in] = listeners.for_each_worker(reserved)
     # Our own bytes, made one line above: the very path uvicorn's spawned workers take.
-    made = pickle.loads(pickle.dumps(listeners.WorkerListener(reserved)))  # noqa: S301
+    made = pickle.loads(pickle.dumps(stand_in))  # noqa: S301
     assert isinstance(made, socket.socket)
     return made
 
