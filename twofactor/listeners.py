@@ -20,7 +20,8 @@ given no connections.
 The trade-off, the same as nginx's ``reuseport``: a connection goes to its socket's worker even
 when that worker is busy, and the connections waiting on the socket of a worker that dies are
 reset when it is replaced. For a service whose clients keep connections open, an even share is
-worth more.
+worth more. Only processes of the same user may bind a port shared this way, which is why the
+README asks for a user of the service's own.
 """
 
 from __future__ import annotations
