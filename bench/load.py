@@ -122,3 +122,18 @@ async def run_load(
         result.elapsed = finished - measured_from[0]
     result.client_cpu = (time.process_time() - cpu_started) / (finished - started)
     return result
+
+
+def merged(results: list[Result]) -> Result:
+    """Rounds of one scenario as one result: every latency and error, the rounds' measured time
+    added up (so the rate is the requests of all rounds over their time), the load generator's
+    CPU weighted by each round's time."""
+    first = results[0]
+    total = Result(first.name, first.workers)
+    for result in results:
+        total.latencies += result.latencies
+        total.errors += result.errors
+        total.elapsed += result.elapsed
+    if total.elapsed:
+        total.client_cpu = sum(r.client_cpu * r.elapsed for r in results) / total.elapsed
+    return total

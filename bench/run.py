@@ -1,11 +1,11 @@
 """``make bench`` (``python -m bench``): everything started here, measured in one run, one table.
 
-Per worker count (1 and 2 by default): the Connexion floor, then ``twofactor serve --workers N``
-with users provisioned (see ``bench.provision``), then health, DELETE → 304, DELETE → 200, login
-and step-up, each from N keep-alive connections (``bench.load``); every DELETE → 200 verified.
-Then the database's own ceiling (``bench.ceiling``) and a counting pass of the database commands
-per request (``bench.wire``). Figures are printed and written as markdown; nothing is asserted
-about them.
+Per worker count (1 and 2 by default): the Connexion floor and ``twofactor serve --workers N``,
+both started, with users provisioned (see ``bench.provision``); then, in alternating rounds, the
+floor, health, DELETE → 304 and the database's own ceiling (``bench.ceiling``); then DELETE → 200,
+login and step-up; each scenario from N keep-alive connections (``bench.load``), every DELETE →
+200 verified. Then a counting pass of the database commands per request (``bench.wire``).
+Figures are printed and written as markdown; nothing is asserted about them.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from pymongo import MongoClient
 from bench import report as names
 from bench.ceiling import find_one_rate
 from bench.http import Connection, Request
-from bench.load import Budget, Result, run_load
+from bench.load import Budget, Result, merged, run_load
 from bench.processes import FloorProcess, SinkProcess
 from bench.provision import PASSWORD, User, api_user, in_parallel, pool_user, seeded_users
-from bench.report import Report
+from bench.report import Report, Round
 from bench.sink import Mailbox
 from bench.verify import verify_disabled
 from bench.wire import CommandCounter
@@ -54,6 +54,8 @@ class Options:
     api_users: int
     count_requests: int
     output: Path
+    #: Rounds of the floor, health, 304 and the database ceiling, in turns (see ``measure_rounds``).
+    rounds: int
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -67,6 +69,9 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--api-users", type=int, default=2, help="of them, made over HTTP")
     parser.add_argument("--pool", type=int, default=8, help="users of 304, login, step-up")
     parser.add_argument("--count-requests", type=int, default=10, help="per scenario, counting")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns of floor, health, 304 and ceiling"
+    )
     parser.add_argument("--output", type=Path, default=HERE / "last-run.md")
     parser.add_argument("--quick", action="store_true", help="about two minutes in all")
     parser.add_argument("--smoke", action="store_true", help="a handful of requests, 1 worker")
@@ -74,11 +79,11 @@ def parse(argv: list[str] | None) -> Options:
     if arguments.quick:
         arguments.duration, arguments.warmup = 3.0, 1.0
         arguments.users, arguments.pool, arguments.api_users = 80, 4, 1
-        arguments.count_requests = 5
+        arguments.count_requests, arguments.rounds = 5, 2
     if arguments.smoke:
         arguments.workers, arguments.connections, arguments.requests = [1], 2, 2
         arguments.users, arguments.pool, arguments.api_users = 3, 1, 1
-        arguments.count_requests = 2
+        arguments.count_requests, arguments.rounds = 2, 1
     return Options(
         workers=tuple(arguments.workers),
         connections=arguments.connections,
@@ -95,6 +100,7 @@ def parse(argv: list[str] | None) -> Options:
         api_users=arguments.api_users,
         count_requests=arguments.count_requests,
         output=arguments.output,
+        rounds=max(1, arguments.rounds),
     )
 
 
@@ -164,6 +170,8 @@ def sources(pool: list[User], disable: list[User]) -> dict[str, Callable[[], Req
 
 
 EXPECTED = {names.NOT_MODIFIED: 304}
+#: One step of a round: a scenario's result, or the database ceiling's find_one/s.
+Measure = Callable[[], float | Result]
 
 
 class Bench:
@@ -207,25 +215,90 @@ class Bench:
         print(f"{workers} worker(s):", file=sys.stderr)
         floor = FloorProcess(workers, self.scratch / f"floor-{workers}.log")
         try:
-            health = Request("GET", "/api/health")
-            self.report.results.append(self.load(names.FLOOR, workers, floor.port, lambda: health))
-        finally:
+            served = serve_with(self.settings, workers, self.scratch / f"service-{workers}.log")
+        except BaseException:
             floor.stop()
-        served = serve_with(self.settings, workers, self.scratch / f"service-{workers}.log")
+            raise
         try:
             disable = self.provision(served.port, self.options.users, self.options.api_users)
-            for name, source in sources(self.pool, disable).items():
+            scenarios = sources(self.pool, disable)
+            self.measure_rounds(workers, floor.port, served.port, scenarios)
+            for name in (names.DISABLED, names.LOGIN, names.STEP_UP):
                 budget = None
                 if name == names.DISABLED:
                     warm = len(disable) // 5 if self.options.budget.requests is None else 0
                     budget = Budget(requests=len(disable) - warm, warmup_requests=warm)
-                self.report.results.append(self.load(name, workers, served.port, source, budget))
+                self.report.results.append(
+                    self.load(name, workers, served.port, scenarios[name], budget)
+                )
             self.verify(disable)
         finally:
+            floor.stop()
             served.stop()
             self.report.problems += [
                 f"service log ({workers} workers): {t}" for t in served.trouble()
             ]
+
+    def measure_rounds(
+        self,
+        workers: int,
+        floor_port: int,
+        service_port: int,
+        scenarios: dict[str, Callable[[], Request | None]],
+    ) -> None:
+        """The scenarios the ratios compare, measured in turns, each round in the opposite order
+        of the one before: the Connexion floor, health, DELETE → 304 and the database ceiling.
+
+        This machine's speed drifts by a tenth from one minute to the next (other jobs share
+        it), so a ratio of two figures measured minutes apart says as much about the drift as
+        about the service. Within a round the figures are seconds apart; the report gives the
+        median of each round's own ratio. Both servers run throughout; the idle one uses no CPU.
+        """
+        budget = self.options.budget
+        rounds = self.options.rounds
+        if budget.requests is None:
+            budget = replace(
+                budget, duration=budget.duration / rounds, warmup=max(0.5, budget.warmup / rounds)
+            )
+        health = Request("GET", "/api/health")
+
+        def scenario(name: str, port: int, source: Callable[[], Request | None]) -> Measure:
+            return lambda: self.load(name, workers, port, source, budget)
+
+        steps: list[tuple[str, Measure]] = [
+            (names.FLOOR, scenario(names.FLOOR, floor_port, lambda: health)),
+            (names.HEALTH, scenario(names.HEALTH, service_port, scenarios[names.HEALTH])),
+            (
+                names.NOT_MODIFIED,
+                scenario(names.NOT_MODIFIED, service_port, scenarios[names.NOT_MODIFIED]),
+            ),
+            (names.CEILING, lambda: self.ceiling(budget)),
+        ]
+        measured: dict[str, list[Result]] = {name: [] for name, _ in steps}
+        for turn in range(rounds):
+            figures: dict[str, float] = {}
+            for name, measure in steps if turn % 2 == 0 else steps[::-1]:
+                outcome = measure()
+                if isinstance(outcome, Result):
+                    measured[name].append(outcome)
+                    figures[name] = outcome.rate
+                else:
+                    figures[name] = outcome
+            self.report.rounds.append(Round(workers, figures))
+        for name, _ in steps[:-1]:
+            self.report.results.append(merged(measured[name]))
+
+    def ceiling(self, budget: Budget) -> float:
+        print("  measuring the database ceiling (raw pymongo find_one)", file=sys.stderr)
+        duration = budget.duration if budget.requests is None else 0.5
+        warmup = budget.warmup if budget.requests is None else 0.1
+        return find_one_rate(
+            self.database.uri,
+            self.settings.mongodb_database,
+            self.options.connections,
+            duration,
+            warmup,
+        )
 
     def provision(self, port: int, users: int, api_users: int) -> list[User]:
         if not self.pool:
@@ -251,19 +324,6 @@ class Bench:
             principals = client[self.settings.mongodb_database]["principals"]
             self.report.problems += verify_disabled(principals, self.mailbox, users, self.known)
         self.report.verified += len(users)
-
-    def measure_ceiling(self) -> None:
-        print("database ceiling (raw pymongo find_one)", file=sys.stderr)
-        budget = self.options.budget
-        duration = budget.duration if budget.requests is None else 0.5
-        warmup = budget.warmup if budget.requests is None else 0.1
-        self.report.ceiling = find_one_rate(
-            self.database.uri,
-            self.settings.mongodb_database,
-            self.options.connections,
-            duration,
-            warmup,
-        )
 
     def count_commands(self) -> None:
         print(
@@ -306,7 +366,6 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(options, Path(scratch), running)
         for workers in options.workers:
             bench.run_workers(workers)
-        bench.measure_ceiling()
         bench.count_commands()
         report = bench.report
     errors = sum(sum(result.errors.values()) for result in report.results)
@@ -318,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             if budget.requests is None
             else f"{budget.requests} requests per scenario"
         )
+        + f", the floor, health, DELETE → 304 and the database ceiling in {options.rounds} "
+        "alternating rounds sharing that time, their ratios the median of the rounds' own"
         + f"; DELETE → 200: {options.users} users per worker count, {options.api_users} of them "
         "made through the public API, the rest seeded (bench/README.md)."
     )
