@@ -66,7 +66,7 @@ class Report:
             )
             half = f"{self.ceiling / 2:,.0f}"
             lines.append(f"| database: two reads (half of it) | - | {half} | | | | | | 2 | |")
-        lines += ["", *self._ratios(), ""]
+        lines += ["", *self._ratios(), "", *self._rounds(), ""]
         if self.commands:
             lines.append("Database commands counted on the wire, per request:")
             lines.append("")
@@ -119,6 +119,21 @@ class Report:
         one, two = self.find(NOT_MODIFIED, 1), self.find(NOT_MODIFIED, 2)
         if one and two and one.rate:
             lines.append(f"- 304 path, 2 workers / 1 worker = {two.rate / one.rate:.2f}x (≥ 1.6x)")
+        return lines
+
+    def _rounds(self) -> list[str]:
+        if not self.rounds:
+            return []
+        lines = ["The rounds, in the order measured (req/s; the ceiling in find_one/s):", ""]
+        lines.append("| workers | floor | health | 304 | ceiling | 304 / min(floor, ceiling/2) |")
+        lines.append("|---|---|---|---|---|---|")
+        for turn in self.rounds:
+            rates = turn.rates
+            lines.append(
+                f"| {turn.workers} | {rates[FLOOR]:,.0f} | {rates[HEALTH]:,.0f} | "
+                f"{rates[NOT_MODIFIED]:,.0f} | {rates[CEILING]:,.0f} | "
+                f"{_not_modified_to_bound(rates):.0%} |"
+            )
         return lines
 
 

@@ -63,3 +63,14 @@ def test_two_workers_against_one_compares_the_304_path_over_all_rounds() -> None
     )
 
     assert "- 304 path, 2 workers / 1 worker = 1.40x (≥ 1.6x)" in report.markdown().splitlines()
+
+
+def test_every_round_is_listed_with_its_own_ratio_in_the_order_measured() -> None:
+    report = Report(
+        rounds=[Round(1, rates(3000, 2400, 550, 2300)), Round(2, rates(5800, 4400, 820, 2280))]
+    )
+
+    lines = report.markdown().splitlines()
+
+    first = lines.index("| 1 | 3,000 | 2,400 | 550 | 2,300 | 48% |")
+    assert lines[first + 1] == "| 2 | 5,800 | 4,400 | 820 | 2,280 | 72% |"
